@@ -1,0 +1,86 @@
+# coldvault.glacier — developer and CI entry points.
+#   make demo   set up .venv, start the local Glacier endpoint, run the demo, stop the endpoint
+#   make test   everything CI runs: sanity, lint, unit, endpoint, integration, changelog and packaging checks
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := $(CURDIR)/.venv
+BIN := $(VENV)/bin
+# Outside the clone: ansible-test would see an ignored folder inside a git checkout as empty.
+BUILD := /tmp/coldvault-glacier-$(shell printf %s "$(CURDIR)" | md5sum | cut -c1-8)
+# ansible-test only works on a tree laid out as ansible_collections/<namespace>/<name>.
+COLL := $(BUILD)/ansible_collections/coldvault/glacier
+SITE = $(shell $(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+ENDPOINT_DIR := $(BUILD)/endpoint
+ENDPOINT := tests/endpoint/endpoint-ctl
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_NOCOLOR := 1
+
+.PHONY: help venv tree sanity lint units endpoint-tests integration changelog-lint package test demo bench endpoint-start endpoint-stop clean
+
+help:
+	@sed -n 's/^#   //p' Makefile
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# A copy of the tracked (and not-ignored new) files, plus amazon.aws from the ansible bundle beside it.
+tree: venv
+	rm -rf $(BUILD)/ansible_collections
+	mkdir -p $(COLL) $(BUILD)/ansible_collections/amazon
+	git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do \
+	  [ -e "$$f" ] && printf '%s\0' "$$f"; done | tar --null -T - -cf - | tar -xf - -C $(COLL)
+	cp -a $(SITE)/ansible_collections/amazon/aws $(BUILD)/ansible_collections/amazon/aws
+
+sanity: tree
+	bash .ci/pip-bootstrap-shim.sh
+	cd $(COLL) && ansible-test sanity --local --python 3.11 --color no
+
+lint: tree
+	cd $(COLL) && ANSIBLE_COLLECTIONS_PATH=$(BUILD) ansible-lint --profile production --offline
+
+units: tree
+	cd $(COLL) && PYTHONPATH=$(BUILD) python -m pytest -q -p no:cacheprovider tests/unit
+
+endpoint-tests: venv
+	python -m pytest -q -p no:cacheprovider tests/endpoint
+
+# Integration targets talk to the local endpoint; ansible-test hands its URL to them via integration_config.yml.
+integration: tree
+	$(MAKE) --no-print-directory endpoint-start
+	trap '$(MAKE) --no-print-directory endpoint-stop' EXIT; \
+	  printf 'glacier_endpoint_url: http://127.0.0.1:%s\n' "$$(cat $(ENDPOINT_DIR)/port)" > $(COLL)/tests/integration/integration_config.yml; \
+	  cd $(COLL) && ansible-test integration --local --python 3.11 --color no $(TARGETS)
+
+changelog-lint: venv
+	antsibull-changelog lint
+
+package: tree
+	rm -rf $(BUILD)/dist $(BUILD)/installed
+	cd $(COLL) && ansible-galaxy collection build --output-path $(BUILD)/dist
+	ansible-galaxy collection install --offline --no-deps -p $(BUILD)/installed $(BUILD)/dist/coldvault-glacier-*.tar.gz
+	ANSIBLE_COLLECTIONS_PATH=$(BUILD)/installed:$(SITE) ansible-doc coldvault.glacier.upload > /dev/null
+	@echo "package: built and installed $$(basename $(BUILD)/dist/coldvault-glacier-*.tar.gz)"
+
+endpoint-start: venv
+	$(ENDPOINT) start $(ENDPOINT_DIR)
+
+endpoint-stop:
+	$(ENDPOINT) stop $(ENDPOINT_DIR)
+
+test: sanity lint units endpoint-tests integration changelog-lint package
+	@echo "make test: all checks passed"
+
+demo: venv
+	$(MAKE) --no-print-directory endpoint-start
+	trap '$(MAKE) --no-print-directory endpoint-stop' EXIT; \
+	  GLACIER_ENDPOINT_URL=http://127.0.0.1:$$(cat $(ENDPOINT_DIR)/port) bash docs/demo.sh
+
+clean:
+	-$(MAKE) --no-print-directory endpoint-stop
+	rm -rf $(BUILD) .pytest_cache

@@ -1,0 +1,334 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Glacier transfer engine: part planning, single-request and multipart uploads with a bounded thread pool.
+
+Every byte of the file is read once for hashing: the linear SHA-256 (x-amz-content-sha256) and the tree-hash
+leaves come from the same pass and are handed to botocore, so it never hashes a body again. Parts up to
+``BUFFER_LIMIT`` are kept from that read and sent from memory; larger parts are streamed from disk through a
+rewindable file slice, so memory is bounded by the thread count, never by the part size. The archive's tree
+hash is combined from the part tree hashes: the file is never read a second time for it.
+"""
+
+import io
+import os
+import random
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+
+try:
+    import botocore.exceptions
+except ImportError:
+    pass  # Handled by AnsibleAWSModule
+
+from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import MIB, hash_part, tree_hash
+
+MAX_PARTS = 10000
+MIN_PART_MIB = 1
+MAX_PART_MIB = 4096
+DEFAULT_MIN_PART_MIB = 8
+MAX_SINGLE_UPLOAD = 4 * 1024 ** 3
+# Parts up to this size are read once and sent from memory; bigger ones are re-read from disk while sending.
+BUFFER_LIMIT = 16 * MIB
+# Attempts per part on top of botocore's own retries (which cover throttling, 5xx, 408 and dropped connections):
+# these cover what botocore gives up on, and a part whose tree hash the service saw differently.
+PART_ATTEMPTS = 3
+PART_BACKOFF_BASE = 0.5
+PART_BACKOFF_MAX = 8.0
+
+
+class TransferError(Exception):
+    """A transfer failed; the message is for the user."""
+
+
+class UploadGone(TransferError):
+    """The multipart upload id is unknown to the service (expired after 24 h, aborted or completed)."""
+
+
+def is_power_of_two(value):
+    return value > 0 and value & (value - 1) == 0
+
+
+def plan_part_size(size, part_size_mib=None):
+    """Return the part size in bytes for a file of ``size`` bytes, or raise ValueError naming ``part_size``.
+
+    Default: the smallest power of two of at least 8 MiB that keeps the file within 10,000 parts.
+    """
+    if part_size_mib is None:
+        mib = DEFAULT_MIN_PART_MIB
+        while mib * MIB * MAX_PARTS < size and mib < MAX_PART_MIB:
+            mib *= 2
+        if mib * MIB * MAX_PARTS < size:
+            raise ValueError('src is %d bytes, more than the largest Glacier archive (10,000 parts of 4096 MiB)' % size)
+        return mib * MIB
+    if not is_power_of_two(part_size_mib) or not MIN_PART_MIB <= part_size_mib <= MAX_PART_MIB:
+        raise ValueError('part_size must be a power of two from %d to %d (MiB), got %s' % (MIN_PART_MIB, MAX_PART_MIB, part_size_mib))
+    if part_size_mib * MIB * MAX_PARTS < size:
+        needed = plan_part_size(size)
+        raise ValueError('part_size %d MiB is too small for src (%d bytes): Glacier allows at most %d parts; use at least %d'
+                         % (part_size_mib, size, MAX_PARTS, needed // MIB))
+    return part_size_mib * MIB
+
+
+def part_ranges(size, part_size):
+    """(offset, length) of every part; all but the last are exactly ``part_size``."""
+    return [(offset, min(part_size, size - offset)) for offset in range(0, size, part_size)]
+
+
+class FileSlice:
+    """A read-only, rewindable file object over ``length`` bytes of ``path`` from ``offset``.
+
+    botocore streams it as a request body and seeks back to the start to retry, so a big part never sits in memory.
+    """
+
+    def __init__(self, path, offset, length):
+        self._fh = open(path, 'rb')  # pylint: disable=consider-using-with  # closed by close()
+        self._offset = offset
+        self._length = length
+        self._pos = 0
+        self._fh.seek(offset)
+
+    def __len__(self):
+        return self._length
+
+    def read(self, amt=-1):
+        remaining = self._length - self._pos
+        if amt is None or amt < 0 or amt > remaining:
+            amt = remaining
+        if amt <= 0:
+            return b''
+        data = self._fh.read(amt)
+        self._pos += len(data)
+        return data
+
+    def seek(self, pos, whence=os.SEEK_SET):
+        if whence == os.SEEK_CUR:
+            pos += self._pos
+        elif whence == os.SEEK_END:
+            pos += self._length
+        self._pos = max(0, min(pos, self._length))
+        self._fh.seek(self._offset + self._pos)
+        return self._pos
+
+    def tell(self):
+        return self._pos
+
+    def close(self):
+        self._fh.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+# Bodies we send carry their linear SHA-256 so that the handler below can set x-amz-content-sha256 before
+# botocore's add_glacier_checksums runs (it only hashes when the header is absent).
+class _HashedBuffer(io.BytesIO):
+    content_sha256 = None
+
+
+class _HashedSlice(FileSlice):
+    content_sha256 = None
+
+
+def _set_content_sha256(params, **kwargs):
+    sha = getattr(params.get('body'), 'content_sha256', None)
+    if sha:
+        params['headers']['x-amz-content-sha256'] = sha
+
+
+def install_checksum_handler(client):
+    """Make ``client`` reuse the hashes we computed instead of re-reading each body twice."""
+    for operation in ('UploadArchive', 'UploadMultipartPart'):
+        client.meta.events.register_first('before-call.glacier.%s' % operation, _set_content_sha256,
+                                          unique_id='coldvault-glacier-content-sha256-%s' % operation)
+
+
+def error_code(exc):
+    if isinstance(exc, botocore.exceptions.ClientError):
+        return exc.response.get('Error', {}).get('Code', '')
+    return ''
+
+
+def _body_for(path, offset, digest):
+    """The request body for a hashed range: the bytes kept from hashing, or a slice streamed from disk."""
+    if digest.data is not None:
+        body = _HashedBuffer(digest.data)  # shares the bytes, no copy
+    else:
+        body = _HashedSlice(path, offset, digest.length)
+    body.content_sha256 = digest.sha256
+    return body
+
+
+def hash_range(path, offset, length):
+    """Hash a byte range in one read; small ranges keep their bytes for sending."""
+    with open(path, 'rb') as fh:
+        return hash_part(fh, offset, length, keep=length <= BUFFER_LIMIT)
+
+
+class Stats:
+    """Counters of one transfer, shared by the worker threads."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.started = time.monotonic()
+        self.bytes_sent = 0
+        self.parts_sent = 0
+
+    def sent(self, nbytes):
+        with self._lock:
+            self.bytes_sent += nbytes
+            self.parts_sent += 1
+
+    def as_dict(self, parts):
+        seconds = max(time.monotonic() - self.started, 1e-6)
+        return {
+            'bytes_sent': self.bytes_sent,
+            'parts': parts,
+            'parts_sent': self.parts_sent,
+            'seconds': round(seconds, 3),
+            'mb_per_s': round(self.bytes_sent / seconds / 1e6, 2),
+        }
+
+
+class GlacierTransfer:
+    """Uploads one file to one vault with a botocore Glacier client (thread-safe, shared by the workers)."""
+
+    def __init__(self, client, vault, path, size, part_size, concurrency=4, sleep=time.sleep):
+        self.client = client
+        self.vault = vault
+        self.path = path
+        self.size = size
+        self.part_size = part_size
+        self.concurrency = concurrency
+        self.stats = Stats()
+        self._sleep = sleep
+        install_checksum_handler(client)
+
+    def hash_range(self, offset, length):
+        return hash_range(self.path, offset, length)
+
+    # -- single request ------------------------------------------------------------------------------------------
+    def upload_single(self, description, digest=None):
+        """UploadArchive of the whole file; returns dict(archive_id, tree_hash, location)."""
+        digest = digest or hash_range(self.path, 0, self.size)
+        body = _body_for(self.path, 0, digest)
+        try:
+            reply = self.client.upload_archive(vaultName=self.vault, archiveDescription=description,
+                                               checksum=digest.tree_hash, body=body)
+        finally:
+            body.close()
+        self.stats.sent(self.size)
+        self._check_hash('the archive', digest.tree_hash, reply.get('checksum'))
+        return {'archive_id': reply['archiveId'], 'tree_hash': digest.tree_hash, 'location': reply.get('location'),
+                'description': description}
+
+    # -- multipart -----------------------------------------------------------------------------------------------
+    def initiate(self, description):
+        reply = self.client.initiate_multipart_upload(vaultName=self.vault, archiveDescription=description,
+                                                      partSize=str(self.part_size))
+        return reply['uploadId']
+
+    def list_parts(self, upload_id):
+        """{offset: tree hash} of the parts the service holds for ``upload_id``, across every page."""
+        parts = {}
+        kwargs = {'vaultName': self.vault, 'uploadId': upload_id}
+        try:
+            while True:
+                page = self.client.list_parts(**kwargs)
+                if int(page.get('PartSizeInBytes', self.part_size)) != self.part_size:
+                    raise UploadGone('upload %s uses another part size' % upload_id)
+                for part in page.get('Parts', []):
+                    first, last = (int(x) for x in part['RangeInBytes'].split('-'))
+                    parts[first] = (last - first + 1, part['SHA256TreeHash'])
+                if not page.get('Marker'):
+                    return parts
+                kwargs['marker'] = page['Marker']
+        except botocore.exceptions.ClientError as e:
+            if error_code(e) == 'ResourceNotFoundException':
+                raise UploadGone('upload %s is no longer known to the vault' % upload_id) from e
+            raise
+
+    def abort(self, upload_id):
+        """Abort an upload; an id the service no longer knows is already gone."""
+        try:
+            self.client.abort_multipart_upload(vaultName=self.vault, uploadId=upload_id)
+        except botocore.exceptions.ClientError as e:
+            if error_code(e) != 'ResourceNotFoundException':
+                raise
+
+    def upload_parts(self, upload_id, existing=None):
+        """Upload every part the service does not already hold with the same bytes.
+
+        Returns (archive tree hash hex, number of parts kept from an earlier run).
+        """
+        existing = existing or {}
+        ranges = part_ranges(self.size, self.part_size)
+        hashes = [None] * len(ranges)
+        kept = []
+        stop = threading.Event()
+
+        def work(index, offset, length):
+            if stop.is_set():
+                return
+            try:
+                digest = hash_range(self.path, offset, length)
+                hashes[index] = digest.tree_hash_raw
+                if existing.get(offset) == (length, digest.tree_hash):
+                    kept.append(offset)  # list.append is atomic: no lock needed
+                    return
+                self._upload_part(upload_id, offset, digest, stop)
+            except BaseException:
+                stop.set()  # the other workers stop taking new parts
+                raise
+
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix='glacier-part') as pool:
+            futures = [pool.submit(work, i, off, ln) for i, (off, ln) in enumerate(ranges)]
+            errors = [f.exception() for f in as_completed(futures) if f.exception() is not None]
+        if errors:
+            raise errors[0]
+        return tree_hash(hashes).hex(), len(kept)
+
+    def _upload_part(self, upload_id, offset, digest, stop):
+        content_range = 'bytes %d-%d/*' % (offset, offset + digest.length - 1)
+        for attempt in range(1, PART_ATTEMPTS + 1):
+            body = _body_for(self.path, offset, digest)
+            try:
+                reply = self.client.upload_multipart_part(vaultName=self.vault, uploadId=upload_id, range=content_range,
+                                                          checksum=digest.tree_hash, body=body)
+                self._check_hash('part %s' % content_range, digest.tree_hash, reply.get('checksum'))
+                self.stats.sent(digest.length)
+                return
+            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, TransferError) as e:
+                code = error_code(e)
+                if code == 'ResourceNotFoundException':
+                    raise UploadGone('upload %s is no longer known to the vault' % upload_id) from e
+                if attempt == PART_ATTEMPTS or stop.is_set() or not _retryable(e):
+                    raise TransferError('uploading part %s failed after %d attempt(s): %s' % (content_range, attempt, e)) from e
+                self._sleep(min(PART_BACKOFF_MAX, PART_BACKOFF_BASE * 2 ** attempt) * random.uniform(0.5, 1.0))
+            finally:
+                body.close()
+
+    def complete(self, upload_id, archive_tree_hash, description=None):
+        reply = self.client.complete_multipart_upload(vaultName=self.vault, uploadId=upload_id,
+                                                      archiveSize=str(self.size), checksum=archive_tree_hash)
+        self._check_hash('the archive', archive_tree_hash, reply.get('checksum'))
+        return {'archive_id': reply['archiveId'], 'tree_hash': archive_tree_hash, 'location': reply.get('location'),
+                'description': description}
+
+    @staticmethod
+    def _check_hash(what, local, remote):
+        if remote and remote != local:
+            raise TransferError('tree hash mismatch for %s: computed %s locally, the service has %s' % (what, local, remote))
+
+
+def _retryable(exc):
+    """What is worth another attempt of a whole part once botocore's own retries are spent."""
+    if isinstance(exc, TransferError):
+        return True  # the service saw other bytes than we hashed: send them again
+    if isinstance(exc, botocore.exceptions.ClientError):
+        status = exc.response.get('ResponseMetadata', {}).get('HTTPStatusCode', 0)
+        return status >= 500 or status == 408 or error_code(exc) in ('ThrottlingException', 'RequestTimeoutException')
+    return True  # connection-level errors

@@ -1,0 +1,112 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Part planning and the rewindable file slice of the transfer engine (no network)."""
+
+import io
+import os
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ansible_collections.coldvault.glacier.plugins.module_utils.multipart import (
+    MAX_PARTS, FileSlice, install_checksum_handler, is_power_of_two, part_ranges, plan_part_size)
+from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import MIB
+
+GIB = 1024 * MIB
+
+
+@pytest.mark.parametrize('size, expected_mib', [
+    (1, 8),
+    (8 * MIB * MAX_PARTS, 8),  # exactly 10,000 parts of 8 MiB
+    (8 * MIB * MAX_PARTS + 1, 16),
+    (100 * GIB, 16),
+    (1024 * GIB, 128),
+    (4096 * MIB * MAX_PARTS, 4096),
+])
+def test_default_part_size_is_smallest_power_of_two_from_8_mib(size, expected_mib):
+    assert plan_part_size(size) == expected_mib * MIB
+
+
+def test_file_larger_than_glacier_allows_is_refused():
+    with pytest.raises(ValueError, match='largest Glacier archive'):
+        plan_part_size(4096 * MIB * MAX_PARTS + 1)
+
+
+@pytest.mark.parametrize('mib', [0, 3, 6, 12, 8192, -4])
+def test_invalid_part_size_names_the_parameter(mib):
+    with pytest.raises(ValueError, match='part_size must be a power of two from 1 to 4096'):
+        plan_part_size(10, mib)
+
+
+def test_part_size_too_small_for_file_says_what_would_fit():
+    with pytest.raises(ValueError, match=r'part_size 1 MiB is too small .* use at least 16'):
+        plan_part_size(MIB * MAX_PARTS * 2 - 1 + MIB * MAX_PARTS * 8, 1)
+
+
+def test_given_part_size_is_used():
+    assert plan_part_size(5 * MIB, 1) == MIB
+    assert plan_part_size(1, 4096) == 4096 * MIB
+
+
+@given(size=st.integers(min_value=1, max_value=64 * MIB), mib=st.sampled_from([1, 2, 4, 8]))
+@settings(max_examples=200, deadline=None)
+def test_part_ranges_cover_the_file_with_aligned_parts(size, mib):
+    part_size = mib * MIB
+    ranges = part_ranges(size, part_size)
+    assert sum(length for _, length in ranges) == size
+    assert all(offset % part_size == 0 for offset, _ in ranges)
+    assert all(length == part_size for _, length in ranges[:-1])
+    assert 0 < ranges[-1][1] <= part_size
+    assert [o for o, _ in ranges] == sorted({o for o, _ in ranges})
+
+
+def test_is_power_of_two():
+    assert [n for n in range(0, 70) if is_power_of_two(n)] == [1, 2, 4, 8, 16, 32, 64]
+
+
+def test_file_slice_reads_only_its_range_and_rewinds(tmp_path):
+    path = tmp_path / 'f'
+    path.write_bytes(bytes(range(256)) * 4)
+    with FileSlice(str(path), 100, 50) as body:
+        assert len(body) == 50
+        assert body.read(10) == bytes(range(100, 110))
+        assert body.tell() == 10
+        assert body.read() == bytes(range(110, 150))
+        assert body.read() == b''
+        body.seek(0)  # botocore rewinds a body to retry a request
+        assert body.read(-1) == bytes(range(100, 150))
+        assert body.seek(0, os.SEEK_END) == 50
+        assert body.seek(-5, os.SEEK_CUR) == 45
+        assert body.read(100) == bytes(range(145, 150))
+
+
+class _Events:
+    def __init__(self):
+        self.first = []
+
+    def register_first(self, name, handler, unique_id=None):
+        self.first.append((name, handler, unique_id))
+
+
+class _Client:
+    def __init__(self):
+        self.meta = type('Meta', (), {'events': _Events()})()
+
+
+def test_checksum_handler_sets_content_sha256_from_body_and_leaves_foreign_bodies_alone():
+    client = _Client()
+    install_checksum_handler(client)
+    names = sorted(name for name, _, _ in client.meta.events.first)
+    assert names == ['before-call.glacier.UploadArchive', 'before-call.glacier.UploadMultipartPart']
+    handler = client.meta.events.first[0][1]
+
+    body = io.BytesIO(b'x')
+    body.content_sha256 = 'ab' * 32
+    params = {'headers': {}, 'body': body}
+    handler(params=params)
+    assert params['headers']['x-amz-content-sha256'] == 'ab' * 32
+
+    params = {'headers': {}, 'body': b'plain bytes'}
+    handler(params=params)
+    assert 'x-amz-content-sha256' not in params['headers']  # botocore hashes it itself
