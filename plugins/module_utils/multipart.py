@@ -21,6 +21,7 @@ try:
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
+from ansible_collections.coldvault.glacier.plugins.module_utils.glacier import error_code
 from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import MIB, hash_part, tree_hash
 
 MAX_PARTS = 10000
@@ -144,12 +145,6 @@ def install_checksum_handler(client):
     for operation in ('UploadArchive', 'UploadMultipartPart'):
         client.meta.events.register_first('before-call.glacier.%s' % operation, _set_content_sha256,
                                           unique_id='coldvault-glacier-content-sha256-%s' % operation)
-
-
-def error_code(exc):
-    if isinstance(exc, botocore.exceptions.ClientError):
-        return exc.response.get('Error', {}).get('Code', '')
-    return ''
 
 
 def _body_for(path, offset, digest):

@@ -7,50 +7,32 @@ can resume it), when an archive is complete (so its id is never lost), and when 
 """
 
 import os
-import re
 import stat
 import time
 
 try:
-    import botocore.config
     import botocore.exceptions
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
 from ansible_collections.coldvault.glacier.plugins.module_utils import catalog
 from ansible_collections.coldvault.glacier.plugins.module_utils import description as desc
+from ansible_collections.coldvault.glacier.plugins.module_utils import glacier
 from ansible_collections.coldvault.glacier.plugins.module_utils.multipart import GlacierTransfer
 from ansible_collections.coldvault.glacier.plugins.module_utils.multipart import TransferError
 from ansible_collections.coldvault.glacier.plugins.module_utils.multipart import UploadGone
-from ansible_collections.coldvault.glacier.plugins.module_utils.multipart import error_code
 from ansible_collections.coldvault.glacier.plugins.module_utils.multipart import plan_part_size
 from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import file_tree_hash
 
-VAULT_NAME = re.compile(r'\A[A-Za-z0-9_.-]{1,255}\Z')
 MAX_CONCURRENCY = 64
-# botocore's standard mode retries throttling, 5xx, 408 and connection errors with jittered backoff.
-RETRY_CONFIG = {'mode': 'standard', 'max_attempts': 5}
-
-
-def glacier_client(module, concurrency):
-    config = botocore.config.Config(retries=RETRY_CONFIG, max_pool_connections=concurrency + 2)
-    return module.client('glacier', config=config)
-
-
-def parse_mode(value):
-    """File mode from an octal string ('0600') or an int; None if it is neither."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value if 0 <= value <= 0o7777 else None
-    if isinstance(value, str) and re.match(r'\A0?[0-7]{3,4}\Z', value):
-        return int(value, 8)
-    return None
 
 
 def _validate(module):
     """Check every parameter before anything is read, sent or written; fail naming the parameter."""
     p = module.params
-    if not VAULT_NAME.match(p['vault']):
-        module.fail_json(msg='vault: %r is not a valid vault name (1-255 characters of a-z, A-Z, 0-9, "_", "-", ".")' % p['vault'])
+    problem = glacier.invalid_vault_name('vault', p['vault'])
+    if problem:
+        module.fail_json(msg=problem)
     src = p['src']
     try:
         st = os.stat(src)
@@ -74,7 +56,7 @@ def _validate(module):
         problem = desc.validate_user_description(p['description'])
         if problem:
             module.fail_json(msg='description: %s' % problem)
-    mode = parse_mode(p['mode'])
+    mode = glacier.parse_mode(p['mode'])
     if mode is None:
         module.fail_json(msg='mode: %r is not an octal file mode such as "0600"' % (p['mode'],))
     facts_file = os.path.abspath(p['facts_file'])
@@ -92,19 +74,6 @@ def _check_writable(module, facts_file):
     target = facts_file if os.path.exists(facts_file) else existing
     if not os.access(target, os.W_OK) or (target == facts_file and not os.access(directory, os.W_OK)):
         module.fail_json(msg='facts_file: %s cannot be written (no write permission on %s)' % (facts_file, target))
-
-
-def _describe_vault(module, client, vault):
-    try:
-        return client.describe_vault(vaultName=vault)
-    except botocore.exceptions.ClientError as e:
-        if error_code(e) == 'ResourceNotFoundException':
-            module.fail_json(msg='vault: %s does not exist in region %s; create it with coldvault.glacier.vault '
-                                 '(or the coldvault.glacier.backup role with create_vault: true)' % (vault, client.meta.region_name))
-        module.fail_json_aws(e, msg='vault: cannot describe vault %s' % vault)
-    except botocore.exceptions.BotoCoreError as e:
-        module.fail_json_aws(e, msg='vault: cannot describe vault %s' % vault)
-    return None
 
 
 def matches(record, st, strategy, tree_hash=None):
@@ -152,8 +121,8 @@ class Upload:
             self.fail('facts_file: %s' % e)
         if not module.check_mode:
             _check_writable(module, self.facts_file)
-        client = glacier_client(module, module.params['concurrency'])
-        arn = _describe_vault(module, client, self.vault)['VaultARN']
+        client = glacier.client(module, module.params['concurrency'])
+        arn = glacier.describe_vault(module, client, self.vault)['VaultARN']
         self.arn = arn
         self.result['vault_arn'] = arn
 
