@@ -76,9 +76,17 @@ def _check_writable(module, facts_file):
         module.fail_json(msg='facts_file: %s cannot be written (no write permission on %s)' % (facts_file, target))
 
 
-def matches(record, st, strategy, tree_hash=None):
-    """Whether the recorded archive holds the current file under ``strategy`` (checksum needs the tree hash)."""
-    if record is None or strategy == 'force' or record.get('size') != st.st_size:
+def matches(record, st, strategy, tree_hash=None, fingerprint=None):
+    """Whether the recorded archive holds the current file under ``strategy`` (checksum needs the tree hash).
+
+    A caller's ``fingerprint`` (say, of the plaintext of an encrypted file, whose bytes differ on every run)
+    replaces the comparison of the file itself.
+    """
+    if record is None or strategy == 'force':
+        return False
+    if fingerprint is not None:
+        return record.get('fingerprint') == fingerprint
+    if record.get('size') != st.st_size:
         return False
     if strategy == 'date_size':
         return record.get('mtime') == st.st_mtime
@@ -129,8 +137,9 @@ class Upload:
         recorded = catalog.latest(data, arn, self.name)
         strategy = module.params['file_change_strategy']
         # checksum reads the whole file once; the hash then also goes into the description.
-        tree_hash = file_tree_hash(self.src) if strategy == 'checksum' and recorded else None
-        if matches(recorded, self.st, strategy, tree_hash):
+        fingerprint = module.params['fingerprint']
+        tree_hash = file_tree_hash(self.src) if strategy == 'checksum' and recorded and fingerprint is None else None
+        if matches(recorded, self.st, strategy, tree_hash, fingerprint):
             self.result.update(self._returned(recorded), uploaded=False, resumed_parts=0)
             return self.result
 
@@ -161,6 +170,8 @@ class Upload:
             'mtime': self.st.st_mtime, 'uploaded_at': catalog.now(), 'location': archive['location'],
             'description': archive['description'], 'part_size': self.part_size,
         }
+        if module.params['fingerprint'] is not None:
+            record['fingerprint'] = module.params['fingerprint']
         # The archive exists now: return its id even if recording it fails, so it is never lost.
         self.result.update(self._returned(record), uploaded=True, resumed_parts=resumed,
                            stats=transfer.stats.as_dict(-(-self.st.st_size // self.part_size)))

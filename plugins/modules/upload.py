@@ -79,6 +79,14 @@ options:
     type: str
     choices: [date_size, checksum, force]
     default: date_size
+  fingerprint:
+    description:
+      - An identity of the content computed by the caller, recorded with the archive. When given, the file counts
+        as unchanged exactly when the latest recorded archive of O(name) has the same fingerprint, whatever
+        O(file_change_strategy) says (except V(force)); the file itself is not compared.
+      - For files whose bytes differ on every run although their content does not, such as an encrypted tarball
+        (the C(coldvault.glacier.backup) role passes the SHA-256 of the plaintext).
+    type: str
   description:
     description:
       - Archive description to use instead of the default structured one. At most 1024 printable ASCII characters.
@@ -206,6 +214,7 @@ def main():
         concurrency=dict(type='int', default=4),
         file_change_strategy=dict(type='str', default='date_size', choices=['date_size', 'checksum', 'force']),
         description=dict(type='str'),
+        fingerprint=dict(type='str'),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     module.exit_json(**run_upload(module))
