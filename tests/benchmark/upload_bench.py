@@ -88,7 +88,9 @@ def child(args):
     archive_id = runner(args.url, args.file, args.part_mib, args.concurrency)
     seconds = time.monotonic() - started
     size = os.path.getsize(args.file)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({
+        'cpu_seconds': usage.ru_utime + usage.ru_stime,
         'variant': args.variant, 'size': size, 'seconds': seconds, 'archive_id': archive_id,
         'read_per_byte': (rchar() - read_before) / size,
         'peak_rss_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
