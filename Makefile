@@ -55,7 +55,7 @@ endpoint-tests: venv
 # Integration targets talk to the local endpoint; ansible-test hands its URL to them via integration_config.yml.
 integration: tree
 	$(MAKE) --no-print-directory endpoint-start
-	trap '$(MAKE) --no-print-directory endpoint-stop' EXIT; \
+	trap '$(ENDPOINT) stop $(ENDPOINT_DIR)' EXIT; \
 	  printf 'glacier_endpoint_url: http://127.0.0.1:%s\n' "$$(cat $(ENDPOINT_DIR)/port)" > $(COLL)/tests/integration/integration_config.yml; \
 	  cd $(COLL) && ansible-test integration --local --python 3.11 --color no $(TARGETS)
 
@@ -86,7 +86,7 @@ bench: tree
 
 demo: tree
 	$(MAKE) --no-print-directory endpoint-start
-	trap '$(MAKE) --no-print-directory endpoint-stop' EXIT; \
+	trap '$(ENDPOINT) stop $(ENDPOINT_DIR)' EXIT; \
 	  cd $(COLL) && GLACIER_ENDPOINT_URL=http://127.0.0.1:$$(cat $(ENDPOINT_DIR)/port) DEMO_DIR=$(BUILD)/demo \
 	  ANSIBLE_COLLECTIONS_PATH=$(BUILD) ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_INVENTORY_UNPARSED_WARNING=false \
 	  ansible-playbook playbooks/demo.yml

@@ -40,11 +40,11 @@ def error_code(exc):
     return ''
 
 
-def fail_aws(module, exc, msg):
+def fail_aws(module, exc, msg, **result):
     """fail_json_aws, with the end of the vault API for new accounts spelled out."""
     if error_code(exc) == 'NoLongerSupportedException':
-        module.fail_json_aws(exc, msg='%s: %s' % (msg, NO_LONGER_SUPPORTED))
-    module.fail_json_aws(exc, msg=msg)
+        msg = '%s: %s' % (msg, NO_LONGER_SUPPORTED)
+    module.fail_json_aws(exc, msg=msg, **result)
 
 
 def describe_vault(module, glacier, vault, option='vault'):

@@ -54,11 +54,11 @@ def test_given_part_size_is_used():
 def test_part_ranges_cover_the_file_with_aligned_parts(size, mib):
     part_size = mib * MIB
     ranges = part_ranges(size, part_size)
-    assert sum(length for _, length in ranges) == size
-    assert all(offset % part_size == 0 for offset, _ in ranges)
-    assert all(length == part_size for _, length in ranges[:-1])
+    assert sum(length for dummy, length in ranges) == size
+    assert all(offset % part_size == 0 for offset, dummy in ranges)
+    assert all(length == part_size for dummy, length in ranges[:-1])
     assert 0 < ranges[-1][1] <= part_size
-    assert [o for o, _ in ranges] == sorted({o for o, _ in ranges})
+    assert [o for o, dummy in ranges] == sorted({o for o, dummy in ranges})
 
 
 def test_is_power_of_two():
@@ -97,7 +97,7 @@ class _Client:
 def test_checksum_handler_sets_content_sha256_from_body_and_leaves_foreign_bodies_alone():
     client = _Client()
     install_checksum_handler(client)
-    names = sorted(name for name, _, _ in client.meta.events.first)
+    names = sorted(entry[0] for entry in client.meta.events.first)
     assert names == ['before-call.glacier.UploadArchive', 'before-call.glacier.UploadMultipartPart']
     handler = client.meta.events.first[0][1]
 
