@@ -17,6 +17,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_
 
 from ansible_collections.coldvault.glacier.plugins.module_utils import glacier
 
+
 def validate_name(name):
     """None when ``name`` is a valid vault name, else the error message (which names the option)."""
     return glacier.invalid_vault_name('name', name)
