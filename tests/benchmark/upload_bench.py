@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -106,20 +107,25 @@ def measure(url, variant, path, part_mib, concurrency):
 
 # -- the endpoint ------------------------------------------------------------------------------------------------
 class Endpoint:
-    def __init__(self, workdir):
+    """The local endpoint. Its data goes to ``data_dir``: RAM (/dev/shm) by default, so that what is measured is
+    the client, not how fast this machine's disk takes the service's writes."""
+
+    def __init__(self, workdir, data_dir):
         self.dir = os.path.join(workdir, 'endpoint')
+        self.data_dir = data_dir
         self.proc = None
         self.url = None
 
     def __enter__(self):
-        os.makedirs(os.path.join(self.dir, 'data'), exist_ok=True)
+        os.makedirs(self.dir, exist_ok=True)
+        os.makedirs(self.data_dir, exist_ok=True)
         port_file = os.path.join(self.dir, 'port')
         if os.path.exists(port_file):
             os.unlink(port_file)
         env = dict(os.environ, PYTHONPATH=ENDPOINT_PATH)
         with open(os.path.join(self.dir, 'log'), 'ab') as log:
             self.proc = subprocess.Popen([sys.executable, '-m', 'glacier_endpoint', '--port', '0', '--quiet',  # pylint: disable=consider-using-with
-                                          '--data-dir', os.path.join(self.dir, 'data'), '--port-file', port_file],
+                                          '--data-dir', self.data_dir, '--port-file', port_file],
                                          env=env, stdout=log, stderr=log)
         deadline = time.monotonic() + 20
         while not os.path.exists(port_file):
@@ -138,9 +144,16 @@ class Endpoint:
         with urllib.request.urlopen(request) as reply:  # nosec - our own endpoint on loopback
             reply.read()
 
+    def forget(self, *archive_ids):
+        """Delete measured archives so the RAM-backed store stays small."""
+        glacier = client(self.url)
+        for archive_id in archive_ids:
+            glacier.delete_archive(vaultName=VAULT, archiveId=archive_id)
+
     def __exit__(self, *exc):
         self.proc.terminate()
         self.proc.wait(timeout=20)
+        shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
 def ansible_seconds(argv, env, repeat=3):
@@ -162,6 +175,8 @@ def main():
     parser.add_argument('--wan-latency-ms', type=int, default=50)
     parser.add_argument('--rss-size-mib', type=int, default=2048)
     parser.add_argument('--rerun-size-mib', type=int, default=4096)
+    parser.add_argument('--endpoint-data-dir', default='/dev/shm/coldvault-glacier-bench-endpoint',
+                        help="the endpoint's store; RAM by default, so the disk's write speed is not measured")
     parser.add_argument('--json', help='also write the results here')
     args = parser.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
@@ -173,12 +188,13 @@ def main():
         print('%-58s %-22s %-14s %s' % rows[-1], flush=True)
 
     print('%-58s %-22s %-14s %s' % ('measure', 'value', 'target', ''), flush=True)
-    with Endpoint(args.workdir) as endpoint:
+    with Endpoint(args.workdir, args.endpoint_data_dir) as endpoint:
         # 1. loopback: the module's engine against the seed's algorithm, same file.
         big = os.path.join(args.workdir, 'loopback.bin')
         make_file(big, args.size_mib * MIB)
         seed = measure(endpoint.url, 'seed', big, 32, 1)
         mod = measure(endpoint.url, 'module', big, None, 4)
+        endpoint.forget(seed['archive_id'], mod['archive_id'])
         results['loopback'] = {'seed': seed, 'module': mod}
         ratio = mod['seconds'] / seed['seconds']
         row('loopback %d MiB: wall time module / seed' % args.size_mib,
@@ -195,6 +211,7 @@ def main():
             wan_run = measure(endpoint.url, 'module', wan, None, 4)
         finally:
             endpoint.network(0, 0)
+        endpoint.forget(wan_run['archive_id'])
         cap = 4 * args.wan_bandwidth / 1e6
         share = wan_run['mb_per_s'] / cap
         results['wan'] = dict(wan_run, aggregate_cap_mb_per_s=cap, share=share)
@@ -205,6 +222,7 @@ def main():
         rss_file = os.path.join(args.workdir, 'rss.bin')
         make_file(rss_file, args.rss_size_mib * MIB)
         rss = measure(endpoint.url, 'module', rss_file, 512, 4)
+        endpoint.forget(rss['archive_id'])
         results['rss'] = rss
         row('peak RSS, %d MiB file, 512 MiB parts, 4 threads' % args.rss_size_mib, '%.0f MiB' % rss['peak_rss_mib'],
             '<= 200 MiB', rss['peak_rss_mib'] <= 200)
