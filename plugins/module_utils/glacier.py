@@ -13,7 +13,7 @@ except ImportError:
 VAULT_NAME = re.compile(r'\A[A-Za-z0-9_.-]{1,255}\Z')
 # botocore's standard mode retries throttling, 5xx, 408 and dropped connections with jittered backoff, so calls
 # need no AWSRetry decorator. A user's aws_config is merged over this by AnsibleAWSModule.client().
-RETRY_CONFIG = {'mode': 'standard', 'max_attempts': 5}
+RETRY_CONFIG = {'mode': 'standard', 'total_max_attempts': 5}  # 5 requests in all, the first included
 
 NO_LONGER_SUPPORTED = (
     'NoLongerSupportedException: AWS closed the Glacier vault API (2012-06-01) to new AWS accounts in late 2025; '

@@ -209,16 +209,32 @@ class GlacierTransfer:
     def upload_single(self, description, digest=None):
         """UploadArchive of the whole file; returns dict(archive_id, tree_hash, location)."""
         digest = digest or hash_range(self.path, 0, self.size)
-        body = _body_for(self.path, 0, digest)
-        try:
-            reply = self.client.upload_archive(vaultName=self.vault, archiveDescription=description,
-                                               checksum=digest.tree_hash, body=body)
-        finally:
-            body.close()
-        self.stats.sent(self.size)
-        self._check_hash('the archive', digest.tree_hash, reply.get('checksum'))
+
+        def send(body):
+            return self.client.upload_archive(vaultName=self.vault, archiveDescription=description,
+                                              checksum=digest.tree_hash, body=body)
+        reply = self._send_with_attempts('the archive', 0, digest, send)
         return {'archive_id': reply['archiveId'], 'tree_hash': digest.tree_hash, 'location': reply.get('location'),
                 'description': description}
+
+    def _send_with_attempts(self, what, offset, digest, send, stop=None):
+        """Send a hashed range with ``send(body)``, again after what botocore's retries do not cover."""
+        for attempt in range(1, PART_ATTEMPTS + 1):
+            body = _body_for(self.path, offset, digest)
+            try:
+                reply = send(body)
+                self._check_hash(what, digest.tree_hash, reply.get('checksum'))
+                self.stats.sent(digest.length)
+                return reply
+            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, TransferError) as e:
+                if error_code(e) == 'ResourceNotFoundException':
+                    raise
+                if attempt == PART_ATTEMPTS or (stop is not None and stop.is_set()) or not _retryable(e):
+                    raise TransferError('uploading %s failed after %d attempt(s): %s' % (what, attempt, e)) from e
+                self._sleep(min(PART_BACKOFF_MAX, PART_BACKOFF_BASE * 2 ** attempt) * random.uniform(0.5, 1.0))
+            finally:
+                body.close()
+        return None  # not reached
 
     # -- multipart -----------------------------------------------------------------------------------------------
     def initiate(self, description):
@@ -288,23 +304,16 @@ class GlacierTransfer:
 
     def _upload_part(self, upload_id, offset, digest, stop):
         content_range = 'bytes %d-%d/*' % (offset, offset + digest.length - 1)
-        for attempt in range(1, PART_ATTEMPTS + 1):
-            body = _body_for(self.path, offset, digest)
-            try:
-                reply = self.client.upload_multipart_part(vaultName=self.vault, uploadId=upload_id, range=content_range,
-                                                          checksum=digest.tree_hash, body=body)
-                self._check_hash('part %s' % content_range, digest.tree_hash, reply.get('checksum'))
-                self.stats.sent(digest.length)
-                return
-            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, TransferError) as e:
-                code = error_code(e)
-                if code == 'ResourceNotFoundException':
-                    raise UploadGone('upload %s is no longer known to the vault' % upload_id) from e
-                if attempt == PART_ATTEMPTS or stop.is_set() or not _retryable(e):
-                    raise TransferError('uploading part %s failed after %d attempt(s): %s' % (content_range, attempt, e)) from e
-                self._sleep(min(PART_BACKOFF_MAX, PART_BACKOFF_BASE * 2 ** attempt) * random.uniform(0.5, 1.0))
-            finally:
-                body.close()
+
+        def send(body):
+            return self.client.upload_multipart_part(vaultName=self.vault, uploadId=upload_id, range=content_range,
+                                                     checksum=digest.tree_hash, body=body)
+        try:
+            self._send_with_attempts('part %s' % content_range, offset, digest, send, stop)
+        except botocore.exceptions.ClientError as e:
+            if error_code(e) == 'ResourceNotFoundException':
+                raise UploadGone('upload %s is no longer known to the vault' % upload_id) from e
+            raise
 
     def complete(self, upload_id, archive_tree_hash, description=None):
         reply = self.client.complete_multipart_upload(vaultName=self.vault, uploadId=upload_id,
@@ -320,10 +329,14 @@ class GlacierTransfer:
 
 
 def _retryable(exc):
-    """What is worth another attempt of a whole part once botocore's own retries are spent."""
+    """What is worth sending again once botocore's own retries are spent."""
     if isinstance(exc, TransferError):
-        return True  # the service saw other bytes than we hashed: send them again
+        return True  # the service answered with the tree hash of other bytes than we sent
     if isinstance(exc, botocore.exceptions.ClientError):
         status = exc.response.get('ResponseMetadata', {}).get('HTTPStatusCode', 0)
-        return status >= 500 or status == 408 or error_code(exc) in ('ThrottlingException', 'RequestTimeoutException')
+        code = error_code(exc)
+        message = exc.response.get('Error', {}).get('Message', '')
+        # Bytes damaged in transit: the payload no longer matches x-amz-content-sha256 (403) or the tree hash (400).
+        damaged = code == 'InvalidSignatureException' or (code == 'InvalidParameterValueException' and 'Checksum mismatch' in message)
+        return damaged or status >= 500 or status == 408 or code in ('ThrottlingException', 'RequestTimeoutException')
     return True  # connection-level errors

@@ -168,7 +168,7 @@ class Upload:
         record = {
             'archive_id': archive['archive_id'], 'tree_hash': archive['tree_hash'], 'size': self.st.st_size,
             'mtime': self.st.st_mtime, 'uploaded_at': catalog.now(), 'location': archive['location'],
-            'description': archive['description'], 'part_size': self.part_size,
+            'description': archive['description'], 'part_size': self.part_size if self.st.st_size > self.part_size else None,
         }
         if module.params['fingerprint'] is not None:
             record['fingerprint'] = module.params['fingerprint']

@@ -1,0 +1,310 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What coldvault.glacier.inventory does: get a vault inventory, parse it, reconcile it with the catalog, rebuild.
+
+The inventory job is started or reused like a retrieval job (jobs.py). Reconciling compares the archive ids the
+vault lists with the ids the catalog records for the vault; rebuilding adds the archives the catalog lacks, from
+the structured descriptions the upload module writes (description.py). Rebuilding only adds: an archive id
+already in the catalog is never dropped or changed.
+"""
+
+import copy
+import json
+import os
+import re
+import time
+
+try:
+    import botocore.exceptions
+except ImportError:
+    pass  # Handled by AnsibleAWSModule
+
+from ansible_collections.coldvault.glacier.plugins.module_utils import catalog
+from ansible_collections.coldvault.glacier.plugins.module_utils import description as desc
+from ansible_collections.coldvault.glacier.plugins.module_utils import glacier
+from ansible_collections.coldvault.glacier.plugins.module_utils import jobs
+from ansible_collections.coldvault.glacier.plugins.module_utils.download import JobOutput
+from ansible_collections.coldvault.glacier.plugins.module_utils.multipart import TransferError
+
+_ISO = re.compile(r'\A\s*(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.\d+)?\s*(?:Z|[+-]00:?00)?\s*\Z')
+_HEX64 = re.compile(r'\A[0-9a-fA-F]{64}\Z')
+
+
+class InventoryError(Exception):
+    """The job output is not a Glacier JSON inventory; the message says what is wrong."""
+
+
+def catalog_time(text):
+    """An inventory time ('2012-03-20T17:03:43.221Z') in the catalog's format ('2012-03-20T17:03:43Z'), or None."""
+    match = _ISO.match(text) if isinstance(text, str) else None
+    return '%sT%sZ' % match.groups() if match else None
+
+
+def _int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def archive_entry(item):
+    """One ArchiveList item as the module returns it; the decoded name and mtime when the description is ours."""
+    entry = {
+        'archive_id': item['ArchiveId'],
+        'description': item.get('ArchiveDescription') or '',
+        'creation_date': item.get('CreationDate'),
+        'size': item.get('Size'),
+        'tree_hash': (item.get('SHA256TreeHash') or '').lower() or None,
+    }
+    decoded = desc.decode(entry['description'])
+    if decoded:
+        entry.update(name=decoded['name'], mtime=decoded['mtime'], name_truncated=decoded['truncated'])
+    return entry
+
+
+def parse_inventory(raw):
+    """Parse a JSON inventory (bytes or str) into dict(vault_arn, inventory_date, archives); raise InventoryError."""
+    try:
+        document = json.loads(raw.decode('utf-8') if isinstance(raw, bytes) else raw)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise InventoryError('the inventory is not JSON: %s' % e)
+    if not isinstance(document, dict) or not isinstance(document.get('ArchiveList'), list):
+        raise InventoryError('the inventory has no ArchiveList')
+    archives = []
+    for index, item in enumerate(document['ArchiveList']):
+        if not isinstance(item, dict) or not isinstance(item.get('ArchiveId'), str) or not item['ArchiveId']:
+            raise InventoryError('ArchiveList item %d has no ArchiveId' % index)
+        if not _int(item.get('Size')) or item['Size'] < 0:
+            raise InventoryError('archive %s has no valid Size' % item['ArchiveId'])
+        if item.get('SHA256TreeHash') is not None and not _HEX64.match(str(item['SHA256TreeHash'])):
+            raise InventoryError('archive %s has an invalid SHA256TreeHash' % item['ArchiveId'])
+        archives.append(archive_entry(item))
+    return {'vault_arn': document.get('VaultARN'), 'inventory_date': document.get('InventoryDate'),
+            'archives': archives}
+
+
+def _catalog_records(data, arn):
+    """(name, record) of every record the catalog holds for the vault, deleted ones included."""
+    vault = catalog.get_vault(data, arn) or {}
+    for name, entry in sorted((vault.get('archives') or {}).items()):
+        for record in entry.get('history', []):
+            yield name, record
+
+
+def reconcile(data, arn, inventory):
+    """Compare the catalog's records of vault ``arn`` with a parsed inventory.
+
+    Returns dict(missing_in_vault, not_in_inventory_yet, missing_in_catalog): live catalog records the inventory
+    lacks (split by whether they were uploaded before the inventory was taken or after: an inventory is a snapshot,
+    refreshed by AWS about once a day), and inventory archives whose id is nowhere in the catalog's vault.
+    """
+    listed = {item['archive_id'] for item in inventory['archives']}
+    taken = catalog_time(inventory.get('inventory_date'))
+    known = set()
+    missing, newer = [], []
+    for name, record in _catalog_records(data, arn):
+        known.add(record.get('archive_id'))
+        if record.get('deleted_at') or record.get('archive_id') in listed:
+            continue
+        brief = {'name': name, 'archive_id': record.get('archive_id'), 'uploaded_at': record.get('uploaded_at'),
+                 'size': record.get('size'), 'tree_hash': record.get('tree_hash')}
+        uploaded = record.get('uploaded_at')
+        (newer if taken and isinstance(uploaded, str) and uploaded > taken else missing).append(brief)
+    return {
+        'missing_in_vault': missing,
+        'not_in_inventory_yet': newer,
+        'missing_in_catalog': [dict(item) for item in inventory['archives'] if item['archive_id'] not in known],
+    }
+
+
+def location(arn, archive_id):
+    """The Location Glacier gives an archive: /<account>/vaults/<vault>/archives/<id>."""
+    parts = catalog.parse_vault_arn(arn)
+    return '/%s/vaults/%s/archives/%s' % (parts['account'], parts['vault'], archive_id)
+
+
+def plan_rebuild(data, arn, missing_in_catalog):
+    """What rebuilding adds: (additions [(name, record)] oldest first, foreign [inventory items], conflicts [str]).
+
+    Only our own descriptions say which file an archive holds; others are foreign and are not added. A shortened
+    name is matched to a name of the catalog by the SHA-256 of the full name, or else kept shortened.
+    """
+    names = sorted(((catalog.get_vault(data, arn) or {}).get('archives') or {}))
+    additions, foreign, conflicts = [], [], []
+    for item in missing_in_catalog:
+        decoded = desc.decode(item.get('description'))
+        if decoded is None:
+            foreign.append(item)
+            continue
+        name = decoded['name']
+        if decoded['truncated']:
+            name = next((known for known in names if desc.name_matches(decoded, known)), name)
+        tree_hash = decoded['tree_hash'] or item.get('tree_hash')
+        if item.get('tree_hash') and tree_hash != item['tree_hash']:
+            conflicts.append('archive %s: its description says tree hash %s, the inventory %s; the inventory wins'
+                             % (item['archive_id'], tree_hash, item['tree_hash']))
+            tree_hash = item['tree_hash']
+        if decoded['size'] != item.get('size'):
+            conflicts.append('archive %s: its description says %d bytes, the inventory %s; the inventory wins'
+                             % (item['archive_id'], decoded['size'], item.get('size')))
+        record = {
+            'archive_id': item['archive_id'], 'tree_hash': tree_hash, 'size': item.get('size'),
+            'mtime': decoded['mtime'], 'uploaded_at': catalog_time(item.get('creation_date')),
+            'location': location(arn, item['archive_id']), 'description': item.get('description'),
+            'part_size': None,
+        }
+        additions.append((name, record))
+    additions.sort(key=lambda pair: pair[1]['uploaded_at'] or '')
+    return additions, foreign, conflicts
+
+
+def insert_record(data, arn, name, record):
+    """Add ``record`` to the history of ``name`` at its place by uploaded_at (catalog.record_archive appends).
+
+    An archive id already in the history changes nothing. The entry's top-level fields follow the newest
+    record still in the vault, as catalog.record_archive keeps them.
+    """
+    history = catalog.history(data, arn, name)
+    if any(old.get('archive_id') == record.get('archive_id') for old in history):
+        return False
+    index = len(history)
+    when = record.get('uploaded_at')
+    while when and index > 0 and isinstance(history[index - 1].get('uploaded_at'), str) \
+            and history[index - 1]['uploaded_at'] > when:
+        index -= 1
+    if index == len(history):
+        return catalog.record_archive(data, arn, name, record)
+    # Recorded again in the new order: record_archive keeps the top-level fields on the newest live record.
+    history.insert(index, record)
+    del catalog.get_vault(data, arn)['archives'][name]
+    for each in history:
+        catalog.record_archive(data, arn, name, each)
+    return True
+
+
+def rebuild(data, arn, inventory):
+    """Add what plan_rebuild() finds to ``data``; returns (added [dict(name, record...)], foreign, conflicts)."""
+    missing = reconcile(data, arn, inventory)['missing_in_catalog']
+    additions, foreign, conflicts = plan_rebuild(data, arn, missing)
+    added = []
+    for name, record in additions:
+        if insert_record(data, arn, name, record):
+            added.append(dict(record, name=name))
+    return added, foreign, conflicts
+
+
+class Inventory:
+    """One run of the module."""
+
+    def __init__(self, module):
+        self.module = module
+        self.p = p = module.params
+        self.result = {'changed': False, 'vault': p['vault'], 'facts_file': p['facts_file'], 'status': None,
+                       'job_id': None}
+        problem = glacier.invalid_vault_name('vault', p['vault'])
+        if problem:
+            self.fail(problem)
+        if p['wait_timeout'] < 0:
+            self.fail('wait_timeout: must not be negative, got %d' % p['wait_timeout'])
+        if p['poll_interval'] < 1:
+            self.fail('poll_interval: must be at least 1 second, got %d' % p['poll_interval'])
+        self.mode = glacier.parse_mode(p['mode'])
+        if self.mode is None:
+            self.fail('mode: %r is not an octal file mode such as "0600"' % (p['mode'],))
+        if os.path.isdir(p['facts_file']):
+            self.fail('facts_file: %s is a directory' % p['facts_file'])
+
+    def fail(self, msg, **extra):
+        self.result.update(extra)
+        self.module.fail_json(msg=msg, **self.result)
+
+    def save(self, mutate):
+        return catalog.update(self.p['facts_file'], mutate, mode=self.mode, atomic_move=self.module.atomic_move)
+
+    def _aws(self, what, call, *args):
+        try:
+            return call(*args)
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+            if what == 'InitiateJob' and glacier.error_code(e) == 'ResourceNotFoundException':
+                self.fail('vault %s has no inventory yet: AWS prepares the first one about a day after the first '
+                          'archive was added; try again later' % self.p['vault'])
+            glacier.fail_aws(self.module, e, 'vault %s: %s failed' % (self.p['vault'], what), **self.result)
+        return None
+
+    def run(self):
+        module, p = self.module, self.p
+        try:
+            data = catalog.read(p['facts_file'])
+        except catalog.CatalogError as e:
+            self.fail('facts_file: %s' % e)
+        client = glacier.client(module)
+        arn = glacier.describe_vault(module, client, p['vault'])['VaultARN']
+        self.result['vault_arn'] = arn
+        runner = jobs.Jobs(client, p['vault'], arn, self.save, check_mode=module.check_mode)
+        if p['refresh']:
+            data = _without_job(data, arn)
+        parameters = {'Type': jobs.INVENTORY_RETRIEVAL, 'Format': 'JSON'}
+        try:
+            job = self._aws('InitiateJob', runner.obtain, data, jobs.INVENTORY_KEY, parameters)
+        except jobs.JobError as e:
+            self.fail('starting an inventory job failed: %s' % e)
+        described = job['described']
+        self.result.update(job_id=job['job_id'], status=jobs.status(described), changed=job['started'])
+        if job['replaced']:
+            self.result['replaced_job'] = job['replaced']
+        if described is None:  # check mode would start a job
+            return self.result
+        if described.get('StatusCode') != 'Succeeded':
+            if not p['wait']:
+                return self.result
+            try:
+                described = self._aws('waiting for job %s' % job['job_id'], runner.wait, job['job_id'],
+                                      p['wait_timeout'], p['poll_interval'], described)
+            except jobs.JobTimeout as e:
+                self.fail('wait_timeout: %s. Its id is recorded in %s: a rerun continues with this job instead of '
+                          'starting another' % (e, p['facts_file']))
+            except jobs.JobError as e:
+                self.fail('%s; a rerun starts a new job' % e)
+        self.result['status'] = jobs.SUCCEEDED
+        try:
+            raw = JobOutput(client, p['vault'], job['job_id']).read_all()
+            inventory = parse_inventory(raw)
+        except jobs.JobGone as e:
+            self.fail('%s; a rerun starts a new job' % e)
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, TransferError, InventoryError) as e:
+            self.fail('reading the inventory of job %s failed: %s' % (job['job_id'], e))
+        self.result.update(inventory_date=inventory['inventory_date'], archives=inventory['archives'])
+        if p['reconcile'] or p['rebuild']:
+            self.result.update(reconcile(data, arn, inventory))
+        if p['rebuild']:
+            self._rebuild(arn, inventory)
+        return self.result
+
+    def _rebuild(self, arn, inventory):
+        outcome = {}
+
+        def mutate(fresh):
+            # Planned again under the catalog's lock, on what the file holds now.
+            outcome['added'], outcome['foreign'], outcome['conflicts'] = rebuild(fresh, arn, inventory)
+        try:
+            if self.module.check_mode:
+                catalog.update(self.p['facts_file'], mutate, mode=self.mode, check_mode=True)
+            else:
+                self.save(mutate)
+        except catalog.CatalogError as e:
+            self.fail('facts_file: %s' % e)
+        for warning in outcome['conflicts']:
+            self.module.warn(warning)
+        self.result.update(rebuilt=outcome['added'], foreign=outcome['foreign'])
+        self.result['changed'] = self.result['changed'] or bool(outcome['added'])
+
+
+def _without_job(data, arn):
+    """A copy of ``data`` that records no inventory job, so that obtain() starts a new one."""
+    fresh = copy.deepcopy(data)
+    jobs.clear_job(fresh, arn, jobs.INVENTORY_KEY)
+    return fresh
+
+
+def run_inventory(module):
+    started = time.monotonic()
+    result = Inventory(module).run()
+    result['seconds'] = round(time.monotonic() - started, 3)
+    return result
