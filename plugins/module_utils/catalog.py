@@ -268,7 +268,7 @@ def read(path):
     return data
 
 
-def _fsync_dir(directory):
+def fsync_dir(directory):
     # Makes the rename durable. Some filesystems cannot fsync a directory: then it is best effort.
     try:
         fd = os.open(directory, os.O_RDONLY)
@@ -321,7 +321,7 @@ def _write(path, data, mode, atomic_move):
             os.chmod(path, mode)
         except OSError as exc:
             raise CatalogError('cannot write the catalog %s: %s' % (path, exc.strerror or exc))
-        _fsync_dir(directory)
+        fsync_dir(directory)
     finally:
         if not moved:
             for leftover in [tmp] + ([path] if placeholder else []):

@@ -23,11 +23,11 @@ try:
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
-from ansible_collections.coldvault.glacier.plugins.module_utils.catalog import _fsync_dir as fsync_dir
+from ansible_collections.coldvault.glacier.plugins.module_utils.catalog import fsync_dir
 from ansible_collections.coldvault.glacier.plugins.module_utils.glacier import error_code
 from ansible_collections.coldvault.glacier.plugins.module_utils.jobs import JobGone
 from ansible_collections.coldvault.glacier.plugins.module_utils.multipart import TransferError
-from ansible_collections.coldvault.glacier.plugins.module_utils.multipart import _retryable as retryable
+from ansible_collections.coldvault.glacier.plugins.module_utils.multipart import retryable
 from ansible_collections.coldvault.glacier.plugins.module_utils.multipart import is_power_of_two
 from ansible_collections.coldvault.glacier.plugins.module_utils.multipart import part_ranges
 from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import MIB, TreeHasher, tree_hash

@@ -229,7 +229,7 @@ class GlacierTransfer:
             except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, TransferError) as e:
                 if error_code(e) == 'ResourceNotFoundException':
                     raise
-                if attempt == PART_ATTEMPTS or (stop is not None and stop.is_set()) or not _retryable(e):
+                if attempt == PART_ATTEMPTS or (stop is not None and stop.is_set()) or not retryable(e):
                     raise TransferError('uploading %s failed after %d attempt(s): %s' % (what, attempt, e)) from e
                 self._sleep(min(PART_BACKOFF_MAX, PART_BACKOFF_BASE * 2 ** attempt) * random.uniform(0.5, 1.0))
             finally:
@@ -328,7 +328,7 @@ class GlacierTransfer:
             raise TransferError('tree hash mismatch for %s: computed %s locally, the service has %s' % (what, local, remote))
 
 
-def _retryable(exc):
+def retryable(exc):
     """What is worth sending again once botocore's own retries are spent."""
     if isinstance(exc, TransferError):
         return True  # the service answered with the tree hash of other bytes than we sent
