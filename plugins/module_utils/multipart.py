@@ -9,7 +9,6 @@ rewindable file slice, so memory is bounded by the thread count, never by the pa
 hash is combined from the part tree hashes: the file is never read a second time for it.
 """
 
-import io
 import os
 import random
 import threading
@@ -124,18 +123,15 @@ class FileSlice:
         self.close()
 
 
-# Bodies we send carry their linear SHA-256 so that the handler below can set x-amz-content-sha256 before
-# botocore's add_glacier_checksums runs (it only hashes when the header is absent).
-class _HashedBuffer(io.BytesIO):
-    content_sha256 = None
-
-
-class _HashedSlice(FileSlice):
-    content_sha256 = None
+# The linear SHA-256 of the body being sent, per worker thread, so that the handler below can set
+# x-amz-content-sha256 before botocore's add_glacier_checksums runs (it hashes only when the header is absent).
+# Thread-local rather than an attribute of the body: a plain bytes body goes out in one sendall, a file-like one
+# in 16 KiB reads and sends.
+_sending = threading.local()
 
 
 def _set_content_sha256(params, **kwargs):
-    sha = getattr(params.get('body'), 'content_sha256', None)
+    sha = getattr(_sending, 'content_sha256', None)
     if sha:
         params['headers']['x-amz-content-sha256'] = sha
 
@@ -150,11 +146,8 @@ def install_checksum_handler(client):
 def _body_for(path, offset, digest):
     """The request body for a hashed range: the bytes kept from hashing, or a slice streamed from disk."""
     if digest.data is not None:
-        body = _HashedBuffer(digest.data)  # shares the bytes, no copy
-    else:
-        body = _HashedSlice(path, offset, digest.length)
-    body.content_sha256 = digest.sha256
-    return body
+        return digest.data
+    return FileSlice(path, offset, digest.length)
 
 
 def hash_range(path, offset, length):
@@ -221,6 +214,7 @@ class GlacierTransfer:
         """Send a hashed range with ``send(body)``, again after what botocore's retries do not cover."""
         for attempt in range(1, PART_ATTEMPTS + 1):
             body = _body_for(self.path, offset, digest)
+            _sending.content_sha256 = digest.sha256
             try:
                 reply = send(body)
                 self._check_hash(what, digest.tree_hash, reply.get('checksum'))
@@ -233,7 +227,9 @@ class GlacierTransfer:
                     raise TransferError('uploading %s failed after %d attempt(s): %s' % (what, attempt, e)) from e
                 self._sleep(min(PART_BACKOFF_MAX, PART_BACKOFF_BASE * 2 ** attempt) * random.uniform(0.5, 1.0))
             finally:
-                body.close()
+                _sending.content_sha256 = None
+                if isinstance(body, FileSlice):
+                    body.close()
         return None  # not reached
 
     # -- multipart -----------------------------------------------------------------------------------------------

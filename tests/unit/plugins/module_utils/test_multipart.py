@@ -2,13 +2,14 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Part planning and the rewindable file slice of the transfer engine (no network)."""
 
-import io
 import os
+import threading
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ansible_collections.coldvault.glacier.plugins.module_utils import multipart
 from ansible_collections.coldvault.glacier.plugins.module_utils.multipart import (
     MAX_PARTS, FileSlice, install_checksum_handler, is_power_of_two, part_ranges, plan_part_size)
 from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import MIB
@@ -94,19 +95,27 @@ class _Client:
         self.meta = type('Meta', (), {'events': _Events()})()
 
 
-def test_checksum_handler_sets_content_sha256_from_body_and_leaves_foreign_bodies_alone():
+def test_checksum_handler_sets_content_sha256_of_the_body_this_thread_sends():
     client = _Client()
     install_checksum_handler(client)
     names = sorted(entry[0] for entry in client.meta.events.first)
     assert names == ['before-call.glacier.UploadArchive', 'before-call.glacier.UploadMultipartPart']
     handler = client.meta.events.first[0][1]
 
-    body = io.BytesIO(b'x')
-    body.content_sha256 = 'ab' * 32
-    params = {'headers': {}, 'body': body}
-    handler(params=params)
-    assert params['headers']['x-amz-content-sha256'] == 'ab' * 32
+    multipart._sending.content_sha256 = 'ab' * 32
+    try:
+        params = {'headers': {}, 'body': b'x'}
+        handler(params=params)
+        assert params['headers']['x-amz-content-sha256'] == 'ab' * 32
+
+        params_other = {'headers': {}, 'body': b'y'}
+        other = threading.Thread(target=handler, kwargs={'params': params_other})
+        other.start()
+        other.join()
+        assert 'x-amz-content-sha256' not in params_other['headers']  # another thread's body: botocore hashes it
+    finally:
+        multipart._sending.content_sha256 = None
 
     params = {'headers': {}, 'body': b'plain bytes'}
     handler(params=params)
-    assert 'x-amz-content-sha256' not in params['headers']  # botocore hashes it itself
+    assert 'x-amz-content-sha256' not in params['headers']
