@@ -78,10 +78,10 @@ endpoint-stop:
 test: sanity lint units endpoint-tests integration changelog-lint package
 	@echo "make test: all checks passed"
 
-# Speed and memory targets of docs/benchmark.md (about 5 minutes, ~8 GiB of scratch files in BENCH_DIR).
+# Speed and memory targets of docs/benchmark.md (about 3 minutes, ~8 GiB of scratch files in BENCH_DIR).
 BENCH_DIR ?= /tmp/coldvault-glacier-bench
 bench: tree
-	cd $(COLL) && PYTHONPATH=$(BUILD) ANSIBLE_COLLECTIONS_PATH=$(BUILD) python tests/benchmark/upload_bench.py \
+	cd $(COLL) && PYTHONPATH=$(BUILD) ANSIBLE_COLLECTIONS_PATH=$(BUILD) python tests/benchmark/transfer_bench.py \
 	  --workdir $(BENCH_DIR) --json $(BENCH_DIR)/results.json $(BENCH_ARGS)
 
 demo: tree

@@ -1,12 +1,13 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Benchmark of coldvault.glacier.upload against the local endpoint (`make bench`; see docs/benchmark.md).
+"""Benchmark of coldvault.glacier upload and restore against the local endpoint (`make bench`; see docs/benchmark.md).
 
 Each transfer runs in a fresh child process so that its wall time, bytes read (/proc/self/io rchar) and peak
 RSS are its own. Prints a table and writes the numbers as JSON.
 """
 
 import argparse
+import filecmp
 import json
 import os
 import resource
@@ -20,6 +21,7 @@ import boto3
 import botocore.config
 from botocore.utils import calculate_tree_hash
 
+from ansible_collections.coldvault.glacier.plugins.module_utils.download import download_archive, plan_range_size
 from ansible_collections.coldvault.glacier.plugins.module_utils.multipart import FileSlice, GlacierTransfer, plan_part_size
 from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import MIB
 
@@ -81,27 +83,39 @@ def run_seed(url, path, part_mib, concurrency):
     return glacier.complete_multipart_upload(vaultName=VAULT, uploadId=upload_id, archiveSize=str(size), checksum=tree)['archiveId']
 
 
-def child(args):
+def run_restore(url, job_id, dest, size, tree_hash, concurrency):
+    """coldvault.glacier.retrieve's download: parallel ranges, each range's and the archive's tree hash checked."""
+    glacier = client(url, concurrency + 2)
+    range_size = plan_range_size(size, concurrency)
+    archive_hash, dummy = download_archive(glacier, VAULT, job_id, dest, size, range_size, concurrency, expected={'upload': tree_hash})
+    return archive_hash
+
+
+def child(spec):
     """Run one transfer and print its own measurements as JSON."""
-    runner = {'module': run_module_engine, 'seed': run_seed}[args.variant]
     read_before = rchar()
     started = time.monotonic()
-    archive_id = runner(args.url, args.file, args.part_mib, args.concurrency)
+    if spec['variant'] == 'restore':
+        archive_id = run_restore(spec['url'], spec['job_id'], spec['dest'], spec['size'], spec['tree_hash'], spec['concurrency'])
+        size = spec['size']
+    else:
+        runner = {'module': run_module_engine, 'seed': run_seed}[spec['variant']]
+        archive_id = runner(spec['url'], spec['file'], spec.get('part_mib'), spec['concurrency'])
+        size = os.path.getsize(spec['file'])
     seconds = time.monotonic() - started
-    size = os.path.getsize(args.file)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({
         'cpu_seconds': usage.ru_utime + usage.ru_stime,
-        'variant': args.variant, 'size': size, 'seconds': seconds, 'archive_id': archive_id,
+        'variant': spec['variant'], 'size': size, 'seconds': seconds, 'archive_id': archive_id,
         'read_per_byte': (rchar() - read_before) / size,
-        'peak_rss_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        'peak_rss_mib': usage.ru_maxrss / 1024.0,
         'mb_per_s': size / seconds / 1e6,
     }))
 
 
-def measure(url, variant, path, part_mib, concurrency):
-    out = subprocess.run([sys.executable, __file__, '_child', variant, url, path, str(part_mib or 0), str(concurrency)],
-                         check=True, capture_output=True, text=True).stdout
+def measure(url, variant, path=None, part_mib=None, concurrency=4, **extra):
+    spec = dict(extra, url=url, variant=variant, file=path, part_mib=part_mib, concurrency=concurrency)
+    out = subprocess.run([sys.executable, __file__, '_child', json.dumps(spec)], check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -194,7 +208,7 @@ def main():
         make_file(big, args.size_mib * MIB)
         seed = measure(endpoint.url, 'seed', big, 32, 1)
         mod = measure(endpoint.url, 'module', big, None, 4)
-        endpoint.forget(seed['archive_id'], mod['archive_id'])
+        endpoint.forget(seed['archive_id'])
         results['loopback'] = {'seed': seed, 'module': mod}
         ratio = mod['seconds'] / seed['seconds']
         row('loopback %d MiB: wall time module / seed' % args.size_mib,
@@ -217,6 +231,25 @@ def main():
         results['wan'] = dict(wan_run, aggregate_cap_mb_per_s=cap, share=share)
         row('WAN %d MiB, %d ms, 4 x %.1f MB/s: throughput' % (args.wan_size_mib, args.wan_latency_ms, args.wan_bandwidth / 1e6),
             '%.1f MB/s = %.0f%% of cap' % (wan_run['mb_per_s'], share * 100), '>= 85%', share >= 0.85)
+
+        # 2b. restore over the same WAN: the module's archive, retrieved with a job and downloaded in ranges.
+        glacier = client(endpoint.url)
+        job_id = glacier.initiate_job(vaultName=VAULT, jobParameters={'Type': 'archive-retrieval', 'ArchiveId': mod['archive_id']})['jobId']
+        restored = os.path.join(args.workdir, 'restored.bin')
+        endpoint.network(args.wan_latency_ms, args.wan_bandwidth)
+        try:
+            with open(big, 'rb') as fh:
+                expected = calculate_tree_hash(fh)
+            restore = measure(endpoint.url, 'restore', concurrency=4, job_id=job_id, dest=restored, size=mod['size'], tree_hash=expected)
+        finally:
+            endpoint.network(0, 0)
+        same = filecmp.cmp(big, restored, shallow=False)
+        os.unlink(restored)
+        endpoint.forget(mod['archive_id'])
+        share = restore['mb_per_s'] / cap
+        results['restore'] = dict(restore, aggregate_cap_mb_per_s=cap, share=share, identical=same)
+        row('restore %d MiB over that WAN, verified: throughput' % args.size_mib,
+            '%.1f MB/s = %.0f%% of cap' % (restore['mb_per_s'], share * 100), '>= 85%', share >= 0.85 and same)
 
         # 3. memory: big parts are streamed, never held.
         rss_file = os.path.join(args.workdir, 'rss.bin')
@@ -251,7 +284,6 @@ def main():
 
 if __name__ == '__main__':
     if len(sys.argv) > 1 and sys.argv[1] == '_child':
-        child(argparse.Namespace(variant=sys.argv[2], url=sys.argv[3], file=sys.argv[4],
-                                 part_mib=int(sys.argv[5]) or None, concurrency=int(sys.argv[6])))
+        child(json.loads(sys.argv[2]))
     else:
         sys.exit(main())
