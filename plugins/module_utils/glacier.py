@@ -47,11 +47,18 @@ def fail_aws(module, exc, msg, **result):
     module.fail_json_aws(exc, msg=msg, **result)
 
 
-def describe_vault(module, glacier, vault, option='vault'):
-    """DescribeVault, or fail saying how to create a missing vault (naming ``option``)."""
+def describe_vault(module, glacier, vault, option='vault', none_if_missing_in_check_mode=False):
+    """DescribeVault, or fail saying how to create a missing vault (naming ``option``).
+
+    With ``none_if_missing_in_check_mode``, a vault missing in check mode gives None: an earlier task of the same
+    check run may be the one that would create it, so the caller reports what it would do instead of failing.
+    """
     try:
         return glacier.describe_vault(vaultName=vault)
     except botocore.exceptions.ClientError as e:
+        if error_code(e) == 'ResourceNotFoundException' and module.check_mode and none_if_missing_in_check_mode:
+            module.warn('vault %s does not exist (yet); a real run fails unless it is created first' % vault)
+            return None
         if error_code(e) == 'ResourceNotFoundException':
             module.fail_json(msg='%s: vault %s does not exist in region %s; create it with coldvault.glacier.vault '
                                  '(or the coldvault.glacier.backup role, which creates it by default)'

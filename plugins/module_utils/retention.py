@@ -66,7 +66,10 @@ def run_prune(module):
         module.fail_json(msg='facts_file: %s' % e, **result)
 
     client = glacier.client(module)
-    arn = glacier.describe_vault(module, client, p['vault'])['VaultARN']
+    vault = glacier.describe_vault(module, client, p['vault'], none_if_missing_in_check_mode=True)
+    if vault is None:  # check mode, vault not created yet: nothing to delete
+        return result
+    arn = vault['VaultARN']
     result['vault_arn'] = arn
     history = catalog.history(data, arn, p['name'])
     now = datetime.datetime.now(datetime.timezone.utc)

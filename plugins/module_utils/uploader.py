@@ -130,8 +130,11 @@ class Upload:
         if not module.check_mode:
             _check_writable(module, self.facts_file)
         client = glacier.client(module, module.params['concurrency'])
-        arn = glacier.describe_vault(module, client, self.vault)['VaultARN']
-        self.arn = arn
+        vault = glacier.describe_vault(module, client, self.vault, none_if_missing_in_check_mode=True)
+        if vault is None:  # check mode, vault not created yet: everything would be uploaded
+            self.result.update(changed=True, uploaded=False)
+            return self.result
+        arn = self.arn = vault['VaultARN']
         self.result['vault_arn'] = arn
 
         recorded = catalog.latest(data, arn, self.name)
