@@ -6,25 +6,11 @@
 # play recap, the endpoint's request counters (GET /_control/counters) and the catalog (the facts file).
 set -eux -o pipefail
 
-config=../../integration_config.yml
-endpoint=$(sed -n 's/^glacier_endpoint_url: *//p' "$config")
-if [ -z "$endpoint" ]; then
-  echo "glacier_endpoint_url is not in $config: run this target with make integration" >&2
-  exit 1
-fi
-python=${ANSIBLE_TEST_PYTHON_INTERPRETER:-python}
-export ANSIBLE_NOCOLOR=1
+. ../setup_glacier/files/role_test_env.sh role-backup
+# What it set (named here for shellcheck, which does not follow the file):
+endpoint=${endpoint:?} python=${python:?} work=${work:?} gnupg=${gnupg:?}
 # For the AWS CLI that retrieves an archive; the endpoint accepts any credentials.
 export AWS_ACCESS_KEY_ID=AKIACOLDVAULTROLE001 AWS_SECRET_ACCESS_KEY=cvg-role-SECRET-8d2e61 AWS_DEFAULT_REGION=us-east-1
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/cvg-role-backup.XXXXXX")
-# gpg-agent's socket path must stay short: the GnuPG home goes directly under /tmp.
-gnupg=$(mktemp -d /tmp/cvg-gpg.XXXXXX)
-cleanup() {
-  gpgconf --homedir "$gnupg" --kill all 2>/dev/null || true
-  rm -rf "$work" "$gnupg"
-}
-trap cleanup EXIT
 
 vault="cvg-role-${work##*.}"
 src="$work/src"

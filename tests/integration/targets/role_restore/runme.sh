@@ -11,24 +11,10 @@
 # Against the local Glacier endpoint whose URL `make integration` writes into integration_config.yml.
 set -eux -o pipefail
 
-config=../../integration_config.yml
-endpoint=$(sed -n 's/^glacier_endpoint_url: *//p' "$config")
-if [ -z "$endpoint" ]; then
-  echo "glacier_endpoint_url is not in $config: run this target with make integration" >&2
-  exit 1
-fi
-python=${ANSIBLE_TEST_PYTHON_INTERPRETER:-python}
+. ../setup_glacier/files/role_test_env.sh role-restore
+# What it set (named here for shellcheck, which does not follow the file):
+endpoint=${endpoint:?} python=${python:?} work=${work:?} gnupg=${gnupg:?}
 here=$(pwd)
-export ANSIBLE_NOCOLOR=1
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/cvg-role-restore.XXXXXX")
-# gpg-agent's socket path must stay short: the GnuPG home goes directly under /tmp.
-gnupg=$(mktemp -d /tmp/cvg-gpg.XXXXXX)
-cleanup() {
-  gpgconf --homedir "$gnupg" --kill all 2>/dev/null || true
-  rm -rf "$work" "$gnupg"
-}
-trap cleanup EXIT
 
 vault="cvg-restore-${work##*.}"
 src="$work/src"
