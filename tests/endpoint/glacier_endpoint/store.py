@@ -58,6 +58,17 @@ def parse_iso(value):
     return moment.timestamp()
 
 
+def page_by_id(items, keys, marker, limit):
+    """One page of ``items`` and the marker of the next: a marker is the id (in ``keys``) of a page's first item."""
+    start = 0
+    if marker:
+        if marker not in keys:
+            raise invalid("Invalid marker: %s" % marker)
+        start = keys.index(marker)
+    following = keys[start + limit] if start + limit < len(keys) else None
+    return items[start:start + limit], following
+
+
 def atomic_write(path, data):
     temporary = "%s.tmp-%d-%d" % (path, os.getpid(), threading.get_ident())
     with open(temporary, "wb") as handle:
@@ -477,14 +488,8 @@ class Store:
             self._vault(vault_name)
             uploads = sorted((upload for upload in self.uploads.values() if upload["vault"] == vault_name),
                              key=lambda upload: (upload["created_ts"], upload["upload_id"]))
-            keys = [upload["upload_id"] for upload in uploads]
-            start = 0
-            if marker:
-                if marker not in keys:
-                    raise invalid("Invalid marker: %s" % marker)
-                start = keys.index(marker)
-            page = [self._upload_summary(upload) for upload in uploads[start:start + limit]]
-            return {"UploadsList": page, "Marker": keys[start + limit] if start + limit < len(keys) else None}
+            page, following = page_by_id(uploads, [upload["upload_id"] for upload in uploads], marker, limit)
+            return {"UploadsList": [self._upload_summary(upload) for upload in page], "Marker": following}
 
     def complete_upload(self, vault_name, upload_id, archive_size, checksum):
         checksum = checksum.strip().lower()
@@ -735,14 +740,8 @@ class Store:
                 jobs = [job for job in jobs if job["StatusCode"] == status_code]
             if completed is not None:
                 jobs = [job for job in jobs if job["Completed"] == (completed == "true")]
-            keys = [job["JobId"] for job in jobs]
-            start = 0
-            if marker:
-                if marker not in keys:
-                    raise invalid("Invalid marker: %s" % marker)
-                start = keys.index(marker)
-            page = [self._public_job(job) for job in jobs[start:start + limit]]
-            return {"JobList": page, "Marker": keys[start + limit] if start + limit < len(keys) else None}
+            page, following = page_by_id(jobs, [job["JobId"] for job in jobs], marker, limit)
+            return {"JobList": [self._public_job(job) for job in page], "Marker": following}
 
     def job_output(self, vault_name, job_id):
         self.run_due_jobs()
