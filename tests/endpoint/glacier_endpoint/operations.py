@@ -191,10 +191,15 @@ def upload_archive(handler, route):
     except GlacierError:
         discard(path)
         raise
+    archive_created(handler, route, archive_id, checksum)
+
+
+def archive_created(handler, route, archive_id, tree_hash):
+    """201 with what UploadArchive and CompleteMultipartUpload both answer."""
     handler.respond(201, {
         "Location": location(handler, route.vault, "archives", archive_id),
         "x-amz-archive-id": archive_id,
-        "x-amz-sha256-tree-hash": checksum,
+        "x-amz-sha256-tree-hash": tree_hash,
     })
 
 
@@ -271,11 +276,7 @@ def complete_multipart_upload(handler, route):
     if not size_text.isdigit():
         raise invalid("Invalid x-amz-archive-size: %s" % size_text)
     archive_id, computed = handler.store.complete_upload(route.vault, route.resource, int(size_text), checksum)
-    handler.respond(201, {
-        "Location": location(handler, route.vault, "archives", archive_id),
-        "x-amz-archive-id": archive_id,
-        "x-amz-sha256-tree-hash": computed,
-    })
+    archive_created(handler, route, archive_id, computed)
 
 
 def abort_multipart_upload(handler, route):
