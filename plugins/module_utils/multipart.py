@@ -195,9 +195,6 @@ class GlacierTransfer:
         self._sleep = sleep
         install_checksum_handler(client)
 
-    def hash_range(self, offset, length):
-        return hash_range(self.path, offset, length)
-
     # -- single request ------------------------------------------------------------------------------------------
     def upload_single(self, description, digest=None):
         """UploadArchive of the whole file; returns dict(archive_id, tree_hash, location)."""

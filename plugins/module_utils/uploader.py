@@ -21,6 +21,7 @@ from ansible_collections.coldvault.glacier.plugins.module_utils import glacier
 from ansible_collections.coldvault.glacier.plugins.module_utils.multipart import GlacierTransfer
 from ansible_collections.coldvault.glacier.plugins.module_utils.multipart import TransferError
 from ansible_collections.coldvault.glacier.plugins.module_utils.multipart import UploadGone
+from ansible_collections.coldvault.glacier.plugins.module_utils.multipart import hash_range
 from ansible_collections.coldvault.glacier.plugins.module_utils.multipart import plan_part_size
 from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import file_tree_hash
 
@@ -139,27 +140,35 @@ class Upload:
 
         recorded = catalog.latest(data, arn, self.name)
         strategy = module.params['file_change_strategy']
-        # checksum reads the whole file once; the hash then also goes into the description.
+        # checksum reads the whole file once; the hash then also goes into the description. A file of one part
+        # keeps that read's bytes (when small) and digest for the upload, so it is not read again.
         fingerprint = module.params['fingerprint']
-        tree_hash = file_tree_hash(self.src) if strategy == 'checksum' and recorded and fingerprint is None else None
+        single = self.st.st_size <= self.part_size
+        digest = tree_hash = None
+        if strategy == 'checksum' and recorded and fingerprint is None:
+            if single:
+                digest = hash_range(self.src, 0, self.st.st_size)
+                tree_hash = digest.tree_hash
+            else:
+                tree_hash = file_tree_hash(self.src)
         if matches(recorded, self.st, strategy, tree_hash, fingerprint):
             self.result.update(self._returned(recorded), uploaded=False, resumed_parts=0)
             return self.result
 
         self.result['changed'] = True
         if module.check_mode:
-            after = _entry(data, arn, self.name)
             self.result['uploaded'] = False
             if module._diff:
-                self.result['diff'] = {'before': _entry(data, arn, self.name),
-                                       'after': dict(after, pending='a new archive of %s (%d bytes)' % (self.src, self.st.st_size))}
+                entry = _entry(data, arn, self.name)
+                self.result['diff'] = {'before': entry,
+                                       'after': dict(entry, pending='a new archive of %s (%d bytes)' % (self.src, self.st.st_size))}
             return self.result
 
         transfer = GlacierTransfer(client, self.vault, self.src, self.st.st_size, self.part_size, module.params['concurrency'])
         try:
-            if self.st.st_size <= self.part_size:
+            if single:
                 # One request: hash first (the bytes are kept when small), so the description carries the hash.
-                digest = transfer.hash_range(0, self.st.st_size)
+                digest = digest or hash_range(self.src, 0, self.st.st_size)
                 archive = transfer.upload_single(self._description(digest.tree_hash), digest)
                 resumed = 0
             else:
@@ -171,7 +180,7 @@ class Upload:
         record = {
             'archive_id': archive['archive_id'], 'tree_hash': archive['tree_hash'], 'size': self.st.st_size,
             'mtime': self.st.st_mtime, 'uploaded_at': catalog.now(), 'location': archive['location'],
-            'description': archive['description'], 'part_size': self.part_size if self.st.st_size > self.part_size else None,
+            'description': archive['description'], 'part_size': None if single else self.part_size,
         }
         if module.params['fingerprint'] is not None:
             record['fingerprint'] = module.params['fingerprint']
