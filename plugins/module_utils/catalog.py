@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# This module_utils file is private to coldvault.glacier: it may change in any release. Do not use it elsewhere.
 """The local catalog of archives: an Ansible local facts file (see docs/catalog.md).
 
 Glacier itself only lists a vault's archives through an inventory job that takes hours, so
@@ -15,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import datetime
 import errno
 import fcntl
 import json
@@ -22,12 +24,18 @@ import os
 import re
 import time
 
+from ansible_collections.coldvault.glacier.plugins.module_utils.files import fsync_dir
+
 FORMAT = 1
 # Fields of one archive record, in the order docs/catalog.md lists them. Records may carry more.
 RECORD_FIELDS = ('archive_id', 'tree_hash', 'size', 'mtime', 'uploaded_at', 'location', 'description', 'part_size')
 
 _ARN = re.compile(r'\Aarn:(aws[a-z-]*):glacier:([a-z0-9-]+):([0-9]{12}):vaults/([A-Za-z0-9_.-]{1,255})\Z')
-_PARTITIONS = (('us-gov-', 'aws-us-gov'), ('cn-', 'aws-cn'), ('us-isob-', 'aws-iso-b'), ('us-iso-', 'aws-iso'))
+_BUCKET_ARN = re.compile(r'\Aarn:(aws[a-z-]*):s3:::([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\Z')
+# Where each kind of target lives in the catalog, and which record field identifies one stored copy: a vault's
+# archive id, or a bucket's key (every version is a new key that is never overwritten).
+SECTIONS = {'vault': 'vaults', 'bucket': 'buckets'}
+ID_FIELDS = {'vault': 'archive_id', 'bucket': 'key'}
 
 
 class CatalogError(Exception):
@@ -35,7 +43,7 @@ class CatalogError(Exception):
 
 
 def empty():
-    return {'format': FORMAT, 'vaults': {}}
+    return {'format': FORMAT, 'vaults': {}, 'buckets': {}}
 
 
 def now():
@@ -43,20 +51,17 @@ def now():
     return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())
 
 
+def parse_time(text):
+    """The catalog's UTC timestamps ('2026-11-26T04:20:57Z') as aware datetimes; None when unreadable."""
+    try:
+        return datetime.datetime.strptime(text, '%Y-%m-%dT%H:%M:%SZ').replace(tzinfo=datetime.timezone.utc)
+    except (TypeError, ValueError):
+        return None
+
+
 # ---------------------------------------------------------------------------
-# Vault ARNs: the catalog's vault key (partition, region, account and name in one string).
-
-def partition_for_region(region):
-    for prefix, partition in _PARTITIONS:
-        if region.startswith(prefix):
-            return partition
-    return 'aws'
-
-
-def vault_arn(region, account, vault):
-    """ARN of a vault, as DescribeVault's VaultARN would give it."""
-    return 'arn:%s:glacier:%s:%s:vaults/%s' % (partition_for_region(region), region, account, vault)
-
+# ARNs are the catalog's keys: a vault's (DescribeVault's VaultARN: partition, region, account and name in one
+# string) or a bucket's (arn:aws:s3:::name; bucket names are global within a partition).
 
 def parse_vault_arn(arn):
     """Return dict(partition, region, account, vault) or raise ValueError."""
@@ -66,22 +71,54 @@ def parse_vault_arn(arn):
     return dict(zip(('partition', 'region', 'account', 'vault'), match.groups()))
 
 
+def parse_bucket_arn(arn):
+    """Return dict(partition, bucket) or raise ValueError."""
+    match = _BUCKET_ARN.match(arn) if isinstance(arn, str) else None
+    if not match:
+        raise ValueError('not an S3 bucket ARN: %r' % (arn,))
+    return dict(zip(('partition', 'bucket'), match.groups()))
+
+
+def kind_of(arn):
+    """'vault' or 'bucket' for a catalog key; raise ValueError for anything else."""
+    if isinstance(arn, str) and ':s3:::' in arn:
+        parse_bucket_arn(arn)
+        return 'bucket'
+    parse_vault_arn(arn)
+    return 'vault'
+
+
+def id_field(arn):
+    """The record field that identifies one stored copy in the target ``arn``: archive_id or key."""
+    return ID_FIELDS[kind_of(arn)]
+
+
 # ---------------------------------------------------------------------------
 # Pure functions on a loaded catalog. Those that change it return True if they did.
 
-def get_vault(data, arn, create=False):
-    """The vault's entry, or None if absent (created, with its fields from the ARN, if create)."""
-    vaults = data.setdefault('vaults', {}) if create else data.get('vaults', {})
-    entry = vaults.get(arn)
+def get_entry(data, arn, create=False, **fields):
+    """The entry of the vault or bucket ``arn``, or None if absent.
+
+    With create, a missing entry is made with its fields from the ARN (a vault's name, region and account; a
+    bucket's name) and ``fields`` (a bucket's region, which its ARN does not hold).
+    """
+    kind = kind_of(arn)
+    section = SECTIONS[kind]
+    targets = data.setdefault(section, {}) if create else data.get(section, {})
+    entry = targets.get(arn)
     if entry is None and create:
-        parts = parse_vault_arn(arn)
-        entry = vaults[arn] = {'vault': parts['vault'], 'region': parts['region'], 'account': parts['account'],
-                               'archives': {}, 'uploads': {}, 'jobs': {}}
+        if kind == 'vault':
+            parts = parse_vault_arn(arn)
+            entry = {'vault': parts['vault'], 'region': parts['region'], 'account': parts['account']}
+        else:
+            entry = {'bucket': parse_bucket_arn(arn)['bucket']}
+        entry.update(fields, archives={}, uploads={}, jobs={})
+        targets[arn] = entry
     return entry
 
 
 def _archive_entry(data, arn, name):
-    vault = get_vault(data, arn)
+    vault = get_entry(data, arn)
     if vault is None:
         return None
     return vault.get('archives', {}).get(name)
@@ -125,11 +162,12 @@ def latest(data, arn, name, include_deleted=False):
 
 
 def find_archive(data, arn, archive_id):
-    """(name, record copy) of the record with ``archive_id`` in the vault, or (None, None)."""
-    vault = get_vault(data, arn)
+    """(name, record copy) of the record with id ``archive_id`` (a bucket's: its key), or (None, None)."""
+    field = id_field(arn)
+    vault = get_entry(data, arn)
     for name, entry in sorted((vault or {}).get('archives', {}).items()):
         for record in entry.get('history', []):
-            if record.get('archive_id') == archive_id:
+            if record.get(field) == archive_id:
                 return name, copy.deepcopy(record)
     return None, None
 
@@ -137,18 +175,19 @@ def find_archive(data, arn, archive_id):
 def record_archive(data, arn, name, record):
     """Add an uploaded archive as the newest record of ``name``.
 
-    ``record`` holds archive_id and usually the other RECORD_FIELDS. The history keeps every
-    record ever made; recording an archive_id already in the name's history changes nothing.
+    ``record`` holds its id (a vault's archive_id, a bucket's key) and usually the other RECORD_FIELDS. The
+    history keeps every record ever made; recording an id already in the name's history changes nothing.
     """
-    if not isinstance(record, dict) or not isinstance(record.get('archive_id'), str) or not record['archive_id']:
-        raise ValueError('an archive record needs a non-empty archive_id')
+    field = id_field(arn)
+    if not isinstance(record, dict) or not isinstance(record.get(field), str) or not record[field]:
+        raise ValueError('an archive record needs a non-empty %s' % field)
     if 'history' in record:
         raise ValueError('an archive record may not contain "history"')
-    vault = get_vault(data, arn, create=True)
+    vault = get_entry(data, arn, create=True)
     entry = vault.setdefault('archives', {}).get(name)
     if entry is None:
         entry = vault['archives'][name] = {'history': []}
-    if any(old.get('archive_id') == record['archive_id'] for old in entry['history']):
+    if any(old.get(field) == record[field] for old in entry['history']):
         return False
     entry['history'].append(copy.deepcopy(record))
     _flatten(entry)
@@ -161,7 +200,8 @@ def mark_deleted(data, arn, archive_id, deleted_at=None, name=None):
     The record stays in the history, with deleted_at; the entry's top-level fields move to the
     newest record that is not deleted. Unknown or already deleted ids change nothing.
     """
-    vault = get_vault(data, arn)
+    field = id_field(arn)
+    vault = get_entry(data, arn)
     if vault is None:
         return False
     archives = vault.get('archives', {})
@@ -169,7 +209,7 @@ def mark_deleted(data, arn, archive_id, deleted_at=None, name=None):
     for each in names:
         entry = archives.get(each)
         for record in (entry or {}).get('history', []):
-            if record.get('archive_id') == archive_id:
+            if record.get(field) == archive_id:
                 if record.get('deleted_at'):
                     return False
                 record['deleted_at'] = deleted_at or now()
@@ -180,7 +220,7 @@ def mark_deleted(data, arn, archive_id, deleted_at=None, name=None):
 
 def get_upload(data, arn, name):
     """The pending multipart upload of ``name`` (a copy), or None."""
-    vault = get_vault(data, arn)
+    vault = get_entry(data, arn)
     upload = (vault or {}).get('uploads', {}).get(name)
     return copy.deepcopy(upload) if upload is not None else None
 
@@ -192,7 +232,7 @@ def set_upload(data, arn, name, upload):
     """
     if not isinstance(upload, dict) or not isinstance(upload.get('upload_id'), str) or not upload['upload_id']:
         raise ValueError('a pending upload needs a non-empty upload_id')
-    uploads = get_vault(data, arn, create=True).setdefault('uploads', {})
+    uploads = get_entry(data, arn, create=True).setdefault('uploads', {})
     if uploads.get(name) == upload:
         return False
     uploads[name] = copy.deepcopy(upload)
@@ -201,7 +241,7 @@ def set_upload(data, arn, name, upload):
 
 def clear_upload(data, arn, name, upload_id=None):
     """Forget the pending upload of ``name`` (only if its id is ``upload_id``, when given)."""
-    uploads = (get_vault(data, arn) or {}).get('uploads', {})
+    uploads = (get_entry(data, arn) or {}).get('uploads', {})
     current = uploads.get(name)
     if current is None or (upload_id is not None and current.get('upload_id') != upload_id):
         return False
@@ -226,20 +266,22 @@ def _check(data, path):
                            'format %d. Upgrade the collection; the file was left untouched' % (path, fmt, FORMAT))
     if fmt != FORMAT:
         raise CatalogError('%s has unknown catalog format %r; it was left untouched' % (path, fmt))
-    vaults = data.get('vaults', {})
-    if not isinstance(vaults, dict):
-        raise CatalogError('%s: "vaults" must be an object; the file was left untouched' % path)
-    for arn, vault in vaults.items():
-        if not isinstance(vault, dict):
-            raise CatalogError('%s: vault %s must be an object; the file was left untouched' % (path, arn))
-        for key in ('archives', 'uploads', 'jobs'):
-            if not isinstance(vault.get(key, {}), dict):
-                raise CatalogError('%s: vault %s: "%s" must be an object; the file was left untouched' % (path, arn, key))
-        for name, entry in vault.get('archives', {}).items():
-            records = entry.get('history') if isinstance(entry, dict) else None
-            if not isinstance(records, list) or not records or not all(isinstance(r, dict) for r in records):
-                raise CatalogError('%s: vault %s: archive %r needs a non-empty "history" list of objects; '
-                                   'the file was left untouched' % (path, arn, name))
+    for kind, section in sorted(SECTIONS.items()):
+        targets = data.get(section, {})
+        if not isinstance(targets, dict):
+            raise CatalogError('%s: "%s" must be an object; the file was left untouched' % (path, section))
+        for arn, vault in targets.items():
+            if not isinstance(vault, dict):
+                raise CatalogError('%s: %s %s must be an object; the file was left untouched' % (path, kind, arn))
+            for key in ('archives', 'uploads', 'jobs'):
+                if not isinstance(vault.get(key, {}), dict):
+                    raise CatalogError('%s: %s %s: "%s" must be an object; the file was left untouched'
+                                       % (path, kind, arn, key))
+            for name, entry in vault.get('archives', {}).items():
+                records = entry.get('history') if isinstance(entry, dict) else None
+                if not isinstance(records, list) or not records or not all(isinstance(r, dict) for r in records):
+                    raise CatalogError('%s: %s %s: archive %r needs a non-empty "history" list of objects; '
+                                       'the file was left untouched' % (path, kind, arn, name))
 
 
 def read(path):
@@ -265,21 +307,8 @@ def read(path):
         raise CatalogError('%s is not valid JSON (%s); fix or move it away, it was left untouched' % (path, exc))
     _check(data, path)
     data.setdefault('vaults', {})
+    data.setdefault('buckets', {})
     return data
-
-
-def fsync_dir(directory):
-    # Makes the rename durable. Some filesystems cannot fsync a directory: then it is best effort.
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _write(path, data, mode, atomic_move):

@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# This module_utils file is private to coldvault.glacier: it may change in any release. Do not use it elsewhere.
 """Glacier SHA-256 tree hashes, computed in a single pass over the data.
 
 Glacier checks every upload with a tree hash: SHA-256 of each 1 MiB chunk,

@@ -237,7 +237,7 @@ seconds:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.coldvault.glacier.plugins.module_utils.inventory_sync import run_inventory
+from ansible_collections.coldvault.glacier.plugins.module_utils.inventory import run_inventory
 
 
 def main():

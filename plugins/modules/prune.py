@@ -92,7 +92,7 @@ vault_arn:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.coldvault.glacier.plugins.module_utils.retention import run_prune
+from ansible_collections.coldvault.glacier.plugins.module_utils.prune import run_prune
 
 
 def main():

@@ -250,7 +250,7 @@ stats:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.coldvault.glacier.plugins.module_utils.restore import run_retrieve
+from ansible_collections.coldvault.glacier.plugins.module_utils.retrieve import run_retrieve
 
 
 def main():

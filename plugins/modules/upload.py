@@ -200,7 +200,7 @@ stats:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.coldvault.glacier.plugins.module_utils.uploader import run_upload
+from ansible_collections.coldvault.glacier.plugins.module_utils.upload import run_upload
 
 
 def main():

@@ -134,7 +134,7 @@ vault:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.coldvault.glacier.plugins.module_utils.vaults import run_vault
+from ansible_collections.coldvault.glacier.plugins.module_utils.vault import run_vault
 
 
 def main():

@@ -21,8 +21,9 @@ import boto3
 import botocore.config
 from botocore.utils import calculate_tree_hash
 
-from ansible_collections.coldvault.glacier.plugins.module_utils.download import download_archive, plan_range_size
-from ansible_collections.coldvault.glacier.plugins.module_utils.multipart import FileSlice, GlacierTransfer, plan_part_size
+from ansible_collections.coldvault.glacier.plugins.module_utils.glacier.job_output import download_archive
+from ansible_collections.coldvault.glacier.plugins.module_utils.glacier.multipart import GlacierTransfer, plan_part_size
+from ansible_collections.coldvault.glacier.plugins.module_utils.transfer import FileSlice, plan_range_size
 from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import MIB
 
 HERE = os.path.dirname(os.path.abspath(__file__))

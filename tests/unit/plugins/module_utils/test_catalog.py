@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
+import datetime
 import json
 import multiprocessing
 import os
@@ -26,11 +27,16 @@ def rec(archive_id, **extra):
 
 # --- ARNs -------------------------------------------------------------------
 
-def test_vault_arn_round_trip():
-    assert catalog.vault_arn('us-east-1', '123456789012', 'backups') == ARN
-    assert catalog.vault_arn('cn-north-1', '123456789012', 'v').startswith('arn:aws-cn:glacier:cn-north-1:')
-    assert catalog.vault_arn('us-gov-west-1', '123456789012', 'v').startswith('arn:aws-us-gov:')
+def test_parse_vault_arn():
     assert catalog.parse_vault_arn(ARN) == {'partition': 'aws', 'region': 'us-east-1', 'account': '123456789012', 'vault': 'backups'}
+    assert catalog.parse_vault_arn('arn:aws-cn:glacier:cn-north-1:123456789012:vaults/v')['partition'] == 'aws-cn'
+
+
+def test_parse_time():
+    assert catalog.parse_time('2026-11-26T04:20:57Z') == datetime.datetime(2026, 11, 26, 4, 20, 57, tzinfo=datetime.timezone.utc)
+    assert catalog.parse_time(catalog.now()) is not None
+    assert catalog.parse_time('yesterday') is None
+    assert catalog.parse_time(None) is None
 
 
 @pytest.mark.parametrize('bad', ['', 'backups', 'arn:aws:s3:::bucket', 'arn:aws:glacier:us-east-1:12345:vaults/x', None,
@@ -452,3 +458,45 @@ def test_new_catalog_is_never_visible_with_a_wider_mode(tmp_path):
     catalog.update(path, add('id1'), mode=0o600, atomic_move=ansible_like_move)
     assert seen == [0o600]
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+# --- buckets beside vaults ----------------------------------------------------
+
+BUCKET_ARN = 'arn:aws:s3:::cold-backups'
+
+
+def test_bucket_records_live_beside_vaults_and_are_identified_by_key():
+    data = catalog.empty()
+    assert catalog.kind_of(ARN) == 'vault' and catalog.kind_of(BUCKET_ARN) == 'bucket'
+    assert catalog.id_field(BUCKET_ARN) == 'key'
+    first = {'key': 'etc/20261201T000000Z-abcd1234', 'size': 3, 'storage_class': 'DEEP_ARCHIVE'}
+    assert catalog.record_archive(data, BUCKET_ARN, 'etc', first) is True
+    assert catalog.record_archive(data, BUCKET_ARN, 'etc', dict(first)) is False  # same key: nothing new
+    assert data['buckets'][BUCKET_ARN]['bucket'] == 'cold-backups'
+    assert data['vaults'] == {}
+    name, found = catalog.find_archive(data, BUCKET_ARN, first['key'])
+    assert name == 'etc' and found['storage_class'] == 'DEEP_ARCHIVE'
+    assert catalog.mark_deleted(data, BUCKET_ARN, first['key']) is True
+    assert catalog.latest(data, BUCKET_ARN, 'etc') is None
+    assert catalog.history(data, BUCKET_ARN, 'etc')[0]['key'] == first['key']
+    with pytest.raises(ValueError, match='non-empty key'):
+        catalog.record_archive(data, BUCKET_ARN, 'etc', {'archive_id': 'x'})
+
+
+def test_bucket_entry_takes_its_region_from_the_caller():
+    data = catalog.empty()
+    entry = catalog.get_entry(data, BUCKET_ARN, create=True, region='eu-west-1')
+    assert entry == {'bucket': 'cold-backups', 'region': 'eu-west-1', 'archives': {}, 'uploads': {}, 'jobs': {}}
+
+
+@pytest.mark.parametrize('bad', ['arn:aws:s3:::', 'arn:aws:s3:::Upper', 'arn:aws:s3:::a', 'arn:aws:s3:::b/key'])
+def test_bad_bucket_arns_are_refused(bad):
+    with pytest.raises(ValueError):
+        catalog.kind_of(bad)
+
+
+def test_a_catalog_with_a_malformed_buckets_section_is_left_untouched(tmp_path):
+    path = tmp_path / 'c.fact'
+    path.write_text(json.dumps({'format': catalog.FORMAT, 'vaults': {}, 'buckets': []}))
+    with pytest.raises(CatalogError, match='"buckets" must be an object'):
+        catalog.read(str(path))

@@ -7,7 +7,8 @@ import datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.coldvault.glacier.plugins.module_utils.retention import parse_time, select_expired
+from ansible_collections.coldvault.glacier.plugins.module_utils.catalog import parse_time
+from ansible_collections.coldvault.glacier.plugins.module_utils.prune import select_expired
 
 NOW = datetime.datetime(2026, 11, 26, 12, 0, 0, tzinfo=datetime.timezone.utc)
 
@@ -42,12 +43,6 @@ def test_already_deleted_records_are_neither_chosen_nor_counted_as_kept():
 def test_unknown_upload_time_is_kept():
     history = [{'archive_id': 'old'}, record(1, 3), record(2, 1)]
     assert ids(select_expired(history, keep=1, min_age_days=0, now=NOW)) == ['id1']
-
-
-def test_parse_time():
-    assert parse_time('2026-11-26T04:20:57Z') == datetime.datetime(2026, 11, 26, 4, 20, 57, tzinfo=datetime.timezone.utc)
-    assert parse_time('yesterday') is None
-    assert parse_time(None) is None
 
 
 @given(ages=st.lists(st.integers(min_value=0, max_value=400), min_size=1, max_size=30),

@@ -8,7 +8,7 @@ import botocore.exceptions
 import pytest
 
 from ansible_collections.coldvault.glacier.plugins.module_utils import catalog
-from ansible_collections.coldvault.glacier.plugins.module_utils import jobs
+from ansible_collections.coldvault.glacier.plugins.module_utils.glacier import jobs
 
 ARN = 'arn:aws:glacier:us-east-1:123456789012:vaults/backups'
 NOW = datetime.datetime(2026, 1, 10, 12, 0, 0, tzinfo=datetime.timezone.utc)
@@ -230,11 +230,3 @@ def test_wait_reports_a_failed_or_gone_job():
         waiter(FakeGlacier({'J1': archive_job(status='Failed', StatusMessage='boom')}), clock).wait('J1', 10, 1)
     with pytest.raises(jobs.JobGone):
         waiter(FakeGlacier(), clock).wait('J1', 10, 1)
-
-
-def test_catalog_mode_keeps_an_existing_mode(tmp_path):
-    path = tmp_path / 'c.fact'
-    assert jobs.catalog_mode(str(path)) == 0o600
-    path.write_text('{}')
-    path.chmod(0o640)
-    assert jobs.catalog_mode(str(path)) == 0o640

@@ -1,17 +1,13 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Part planning and the rewindable file slice of the transfer engine (no network)."""
+"""Part planning and the checksum hand-over of vault uploads (no network)."""
 
-import os
 import threading
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from ansible_collections.coldvault.glacier.plugins.module_utils import multipart
-from ansible_collections.coldvault.glacier.plugins.module_utils.multipart import (
-    MAX_PARTS, FileSlice, install_checksum_handler, is_power_of_two, part_ranges, plan_part_size)
+from ansible_collections.coldvault.glacier.plugins.module_utils.glacier import multipart
+from ansible_collections.coldvault.glacier.plugins.module_utils.glacier.multipart import MAX_PARTS, install_checksum_handler, plan_part_size
 from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import MIB
 
 GIB = 1024 * MIB
@@ -48,38 +44,6 @@ def test_part_size_too_small_for_file_says_what_would_fit():
 def test_given_part_size_is_used():
     assert plan_part_size(5 * MIB, 1) == MIB
     assert plan_part_size(1, 4096) == 4096 * MIB
-
-
-@given(size=st.integers(min_value=1, max_value=64 * MIB), mib=st.sampled_from([1, 2, 4, 8]))
-@settings(max_examples=200, deadline=None)
-def test_part_ranges_cover_the_file_with_aligned_parts(size, mib):
-    part_size = mib * MIB
-    ranges = part_ranges(size, part_size)
-    assert sum(length for dummy, length in ranges) == size
-    assert all(offset % part_size == 0 for offset, dummy in ranges)
-    assert all(length == part_size for dummy, length in ranges[:-1])
-    assert 0 < ranges[-1][1] <= part_size
-    assert [o for o, dummy in ranges] == sorted({o for o, dummy in ranges})
-
-
-def test_is_power_of_two():
-    assert [n for n in range(0, 70) if is_power_of_two(n)] == [1, 2, 4, 8, 16, 32, 64]
-
-
-def test_file_slice_reads_only_its_range_and_rewinds(tmp_path):
-    path = tmp_path / 'f'
-    path.write_bytes(bytes(range(256)) * 4)
-    with FileSlice(str(path), 100, 50) as body:
-        assert len(body) == 50
-        assert body.read(10) == bytes(range(100, 110))
-        assert body.tell() == 10
-        assert body.read() == bytes(range(110, 150))
-        assert body.read() == b''
-        body.seek(0)  # botocore rewinds a body to retry a request
-        assert body.read(-1) == bytes(range(100, 150))
-        assert body.seek(0, os.SEEK_END) == 50
-        assert body.seek(-5, os.SEEK_CUR) == 45
-        assert body.read(100) == bytes(range(145, 150))
 
 
 class _Events:

@@ -7,7 +7,7 @@ import os
 import pytest
 from botocore.utils import calculate_tree_hash
 
-from ansible_collections.coldvault.glacier.plugins.module_utils.restore import dest_holds, select_version
+from ansible_collections.coldvault.glacier.plugins.module_utils.retrieve import dest_holds, select_version
 
 HISTORY = [
     {'archive_id': 'A1', 'uploaded_at': '2026-01-01T00:00:00Z'},

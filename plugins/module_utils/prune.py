@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# This module_utils file is private to coldvault.glacier: it may change in any release. Do not use it elsewhere.
 """What coldvault.glacier.prune does: choose the archives a retention policy lets go, delete them, mark them.
 
 A deleted archive keeps its record (and id) in the catalog's history, with ``deleted_at``; the latest archive of
@@ -14,15 +15,9 @@ except ImportError:
     pass  # Handled by AnsibleAWSModule
 
 from ansible_collections.coldvault.glacier.plugins.module_utils import catalog
-from ansible_collections.coldvault.glacier.plugins.module_utils import glacier
-
-
-def parse_time(text):
-    """The catalog's UTC timestamps ('2026-11-26T04:20:57Z') as aware datetimes; None when unreadable."""
-    try:
-        return datetime.datetime.strptime(text, '%Y-%m-%dT%H:%M:%SZ').replace(tzinfo=datetime.timezone.utc)
-    except (TypeError, ValueError):
-        return None
+from ansible_collections.coldvault.glacier.plugins.module_utils import aws
+from ansible_collections.coldvault.glacier.plugins.module_utils import files
+from ansible_collections.coldvault.glacier.plugins.module_utils.glacier import api as glacier
 
 
 def select_expired(history, keep, min_age_days, now):
@@ -36,7 +31,7 @@ def select_expired(history, keep, min_age_days, now):
     cutoff = now - datetime.timedelta(days=min_age_days)
     expired = []
     for record in candidates:
-        uploaded = parse_time(record.get('uploaded_at'))
+        uploaded = catalog.parse_time(record.get('uploaded_at'))
         if uploaded is not None and uploaded <= cutoff:
             expired.append(record)
     return expired
@@ -56,7 +51,7 @@ def run_prune(module):
         module.fail_json(msg='keep: must be at least 1 (the latest archive of a name is never deleted), got %d' % p['keep'])
     if p['min_age_days'] < 0:
         module.fail_json(msg='min_age_days: must not be negative, got %d' % p['min_age_days'])
-    mode = glacier.parse_mode(p['mode'])
+    mode = files.parse_mode(p['mode'])
     if mode is None:
         module.fail_json(msg='mode: %r is not an octal file mode such as "0600"' % (p['mode'],))
     result = {'changed': False, 'vault': p['vault'], 'name': p['name'], 'deleted': [], 'kept': []}
@@ -86,10 +81,10 @@ def run_prune(module):
             client.delete_archive(vaultName=p['vault'], archiveId=record['archive_id'])
         except botocore.exceptions.ClientError as e:
             # An archive the vault no longer has is as deleted as it gets: record it so.
-            if glacier.error_code(e) != 'ResourceNotFoundException':
-                glacier.fail_aws(module, e, 'deleting archive %s of %s failed' % (record['archive_id'], p['name']))
+            if aws.error_code(e) != 'ResourceNotFoundException':
+                aws.fail_aws(module, e, 'deleting archive %s of %s failed' % (record['archive_id'], p['name']))
         except botocore.exceptions.BotoCoreError as e:
-            glacier.fail_aws(module, e, 'deleting archive %s of %s failed' % (record['archive_id'], p['name']))
+            aws.fail_aws(module, e, 'deleting archive %s of %s failed' % (record['archive_id'], p['name']))
         # One catalog update per archive: an interrupted run never forgets what it already deleted.
         try:
             catalog.update(p['facts_file'], lambda d, aid=record['archive_id']: catalog.mark_deleted(d, arn, aid, name=p['name']),

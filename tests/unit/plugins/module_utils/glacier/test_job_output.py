@@ -13,11 +13,10 @@ from botocore.utils import calculate_tree_hash
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.coldvault.glacier.plugins.module_utils import download
-from ansible_collections.coldvault.glacier.plugins.module_utils.download import (
-    JobOutput, combine, download_archive, plan_range_size, plan_ranges)
-from ansible_collections.coldvault.glacier.plugins.module_utils.jobs import JobGone
-from ansible_collections.coldvault.glacier.plugins.module_utils.multipart import TransferError
+from ansible_collections.coldvault.glacier.plugins.module_utils.glacier import job_output
+from ansible_collections.coldvault.glacier.plugins.module_utils.glacier.job_output import JobOutput, combine, download_archive
+from ansible_collections.coldvault.glacier.plugins.module_utils.glacier.jobs import JobGone
+from ansible_collections.coldvault.glacier.plugins.module_utils.transfer import TransferError, plan_ranges
 from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import MIB, TreeHasher, tree_hash
 
 GIB = 1024 * MIB
@@ -107,30 +106,6 @@ def no_sleep(seconds):
 
 
 # --- planning ---------------------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize('size, concurrency, expected_mib', [
-    (1, 4, 1),
-    (5 * MIB, 4, 1),
-    (100 * MIB, 4, 32),
-    (100 * MIB, 8, 8),
-    (100 * MIB, 1, 64),
-    (10 * GIB, 4, 64),
-    (10 * GIB, 64, 64),
-    (3 * MIB, 64, 1),
-])
-def test_default_range_size_feeds_every_thread_up_to_64_mib(size, concurrency, expected_mib):
-    assert plan_range_size(size, concurrency) == expected_mib * MIB
-
-
-@pytest.mark.parametrize('mib', [0, 3, 6, 8192, -1])
-def test_invalid_range_size_names_the_parameter(mib):
-    with pytest.raises(ValueError, match='range_size must be a power of two from 1 to 4096'):
-        plan_range_size(10, 4, mib)
-
-
-def test_given_range_size_is_used():
-    assert plan_range_size(GIB, 4, 2) == 2 * MIB
-
 
 def test_plan_ranges_refuses_a_range_that_is_no_tree_node():
     with pytest.raises(ValueError):
@@ -262,4 +237,4 @@ def test_read_all_retries_a_cut_body():
 
 
 def test_range_attempts_constant_is_what_the_docs_say():
-    assert download.RANGE_ATTEMPTS == 4
+    assert job_output.RANGE_ATTEMPTS == 4

@@ -1,10 +1,11 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# This module_utils file is private to coldvault.glacier: it may change in any release. Do not use it elsewhere.
 """What coldvault.glacier.retrieve does: pick the archive, skip a correct dest, start or reuse a job, wait, download.
 
-The job id is recorded in the catalog the moment the job starts (jobs.py), so a rerun after ``wait: false``, a
+The job id is recorded in the catalog the moment the job starts (glacier/jobs.py), so a rerun after ``wait: false``, a
 timeout or a failed download continues with the same job. The download is verified range by range and as a whole
-(download.py) and lands at ``dest`` in one rename.
+(glacier/job_output.py) and lands at ``dest`` in one rename.
 """
 
 import os
@@ -17,11 +18,13 @@ except ImportError:
     pass  # Handled by AnsibleAWSModule
 
 from ansible_collections.coldvault.glacier.plugins.module_utils import catalog
-from ansible_collections.coldvault.glacier.plugins.module_utils import glacier
-from ansible_collections.coldvault.glacier.plugins.module_utils import jobs
-from ansible_collections.coldvault.glacier.plugins.module_utils.download import download_archive
-from ansible_collections.coldvault.glacier.plugins.module_utils.download import plan_range_size
-from ansible_collections.coldvault.glacier.plugins.module_utils.multipart import TransferError
+from ansible_collections.coldvault.glacier.plugins.module_utils import aws
+from ansible_collections.coldvault.glacier.plugins.module_utils import files
+from ansible_collections.coldvault.glacier.plugins.module_utils.glacier import api as glacier
+from ansible_collections.coldvault.glacier.plugins.module_utils.glacier import jobs
+from ansible_collections.coldvault.glacier.plugins.module_utils.glacier.job_output import download_archive
+from ansible_collections.coldvault.glacier.plugins.module_utils.transfer import TransferError
+from ansible_collections.coldvault.glacier.plugins.module_utils.transfer import plan_range_size
 from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import file_tree_hash
 
 MAX_CONCURRENCY = 64
@@ -119,7 +122,7 @@ class Retrieve:
 
     def save(self, mutate):
         """Update the catalog, keeping its permissions (``mode`` is the permission of dest in this module)."""
-        return catalog.update(self.facts_file, mutate, mode=jobs.catalog_mode(self.facts_file),
+        return catalog.update(self.facts_file, mutate, mode=files.current_mode(self.facts_file),
                               atomic_move=self.module.atomic_move)
 
     def resolve(self, data, arn):
@@ -196,7 +199,7 @@ class Retrieve:
         try:
             return call(*args)
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
-            glacier.fail_aws(self.module, e, 'vault %s: %s failed' % (self.p['vault'], what), **self.result)
+            aws.fail_aws(self.module, e, 'vault %s: %s failed' % (self.p['vault'], what), **self.result)
         return None
 
     def _wait(self, runner, job_id, described):

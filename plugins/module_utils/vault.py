@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# This module_utils file is private to coldvault.glacier: it may change in any release. Do not use it elsewhere.
 """What coldvault.glacier.vault does: validate, read the vault and its tags, decide, then create, tag or delete.
 
 The pure helpers (name check, tag plan, result shape, messages) take no client, so the unit tests cover them
@@ -15,7 +16,8 @@ from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
-from ansible_collections.coldvault.glacier.plugins.module_utils import glacier
+from ansible_collections.coldvault.glacier.plugins.module_utils import aws
+from ansible_collections.coldvault.glacier.plugins.module_utils.glacier import api as glacier
 
 
 def validate_name(name):
@@ -95,7 +97,7 @@ def error_message(exc):
 
 
 def is_not_empty_refusal(exc):
-    return glacier.error_code(exc) == 'InvalidParameterValueException' and 'not empty' in error_message(exc).lower()
+    return aws.error_code(exc) == 'InvalidParameterValueException' and 'not empty' in error_message(exc).lower()
 
 
 class Vault:
@@ -122,10 +124,10 @@ class Vault:
         try:
             return getattr(self.client, method)(vaultName=self.name, **kwargs), None
         except botocore.exceptions.ClientError as e:
-            code = glacier.error_code(e)
+            code = aws.error_code(e)
             if code in expected:
                 return None, e
-            glacier.fail_aws(self.module, e, 'cannot %s vault %s' % (action, self.name), **self.result)
+            aws.fail_aws(self.module, e, 'cannot %s vault %s' % (action, self.name), **self.result)
         except botocore.exceptions.BotoCoreError as e:
             self.module.fail_json_aws(e, msg='cannot %s vault %s' % (action, self.name), **self.result)
         return None, None  # not reached: fail_json_aws exits

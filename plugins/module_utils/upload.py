@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# This module_utils file is private to coldvault.glacier: it may change in any release. Do not use it elsewhere.
 """What coldvault.glacier.upload does: validate, decide under the file change strategy, upload or resume, record.
 
 The catalog is written at three moments, each under its lock: when a multipart upload starts (so a killed run
@@ -17,12 +18,13 @@ except ImportError:
 
 from ansible_collections.coldvault.glacier.plugins.module_utils import catalog
 from ansible_collections.coldvault.glacier.plugins.module_utils import description as desc
-from ansible_collections.coldvault.glacier.plugins.module_utils import glacier
-from ansible_collections.coldvault.glacier.plugins.module_utils.multipart import GlacierTransfer
-from ansible_collections.coldvault.glacier.plugins.module_utils.multipart import TransferError
-from ansible_collections.coldvault.glacier.plugins.module_utils.multipart import UploadGone
-from ansible_collections.coldvault.glacier.plugins.module_utils.multipart import hash_range
-from ansible_collections.coldvault.glacier.plugins.module_utils.multipart import plan_part_size
+from ansible_collections.coldvault.glacier.plugins.module_utils import files
+from ansible_collections.coldvault.glacier.plugins.module_utils.glacier import api as glacier
+from ansible_collections.coldvault.glacier.plugins.module_utils.glacier.multipart import GlacierTransfer
+from ansible_collections.coldvault.glacier.plugins.module_utils.glacier.multipart import UploadGone
+from ansible_collections.coldvault.glacier.plugins.module_utils.glacier.multipart import hash_range
+from ansible_collections.coldvault.glacier.plugins.module_utils.glacier.multipart import plan_part_size
+from ansible_collections.coldvault.glacier.plugins.module_utils.transfer import TransferError
 from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import file_tree_hash
 
 MAX_CONCURRENCY = 64
@@ -57,7 +59,7 @@ def _validate(module):
         problem = desc.validate_user_description(p['description'])
         if problem:
             module.fail_json(msg='description: %s' % problem)
-    mode = glacier.parse_mode(p['mode'])
+    mode = files.parse_mode(p['mode'])
     if mode is None:
         module.fail_json(msg='mode: %r is not an octal file mode such as "0600"' % (p['mode'],))
     facts_file = os.path.abspath(p['facts_file'])
@@ -96,7 +98,7 @@ def matches(record, st, strategy, tree_hash=None, fingerprint=None):
 
 def _entry(data, arn, name):
     """The catalog entry of ``name`` as diff mode shows it."""
-    return ((catalog.get_vault(data, arn) or {}).get('archives') or {}).get(name) or {}
+    return ((catalog.get_entry(data, arn) or {}).get('archives') or {}).get(name) or {}
 
 
 class Upload:

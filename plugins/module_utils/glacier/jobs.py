@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# This module_utils file is private to coldvault.glacier: it may change in any release. Do not use it elsewhere.
 """Glacier jobs (archive and inventory retrieval): start or reuse, describe, wait; recorded in the catalog.
 
 A job costs money and takes hours, so its id goes into the catalog (the vault entry's ``jobs``) as soon as it is
@@ -11,8 +12,6 @@ and ``archive_id`` and ``tier``, or ``format``.
 
 import copy
 import datetime
-import os
-import stat
 import time
 
 try:
@@ -21,8 +20,8 @@ except ImportError:
     pass  # Handled by AnsibleAWSModule
 
 from ansible_collections.coldvault.glacier.plugins.module_utils import catalog
-from ansible_collections.coldvault.glacier.plugins.module_utils.glacier import error_code
-from ansible_collections.coldvault.glacier.plugins.module_utils.retention import parse_time
+from ansible_collections.coldvault.glacier.plugins.module_utils.aws import error_code
+from ansible_collections.coldvault.glacier.plugins.module_utils.catalog import parse_time
 
 ARCHIVE_RETRIEVAL = 'archive-retrieval'
 INVENTORY_RETRIEVAL = 'inventory-retrieval'
@@ -59,13 +58,13 @@ class JobTimeout(JobError):
 
 def get_job(data, arn, key):
     """The recorded job of ``key`` in the vault (a copy), or None."""
-    job = ((catalog.get_vault(data, arn) or {}).get('jobs') or {}).get(key)
+    job = ((catalog.get_entry(data, arn) or {}).get('jobs') or {}).get(key)
     return copy.deepcopy(job) if isinstance(job, dict) else None
 
 
 def expire_jobs(data, arn, now, keep=None):
     """Forget job records started more than RECORD_MAX_AGE before ``now`` (aware datetime), except ``keep``."""
-    jobs = (catalog.get_vault(data, arn) or {}).get('jobs') or {}
+    jobs = (catalog.get_entry(data, arn) or {}).get('jobs') or {}
     stale = [key for key, job in jobs.items() if key != keep and isinstance(job, dict)
              and (parse_time(job.get('started_at')) or now) < now - RECORD_MAX_AGE]
     for key in stale:
@@ -77,7 +76,7 @@ def set_job(data, arn, key, record, now=None):
     """Record ``record`` (with a job_id) as the job of ``key``; stale records of other keys go at the same time."""
     if not isinstance(record, dict) or not isinstance(record.get('job_id'), str) or not record['job_id']:
         raise ValueError('a job record needs a non-empty job_id')
-    jobs = catalog.get_vault(data, arn, create=True).setdefault('jobs', {})
+    jobs = catalog.get_entry(data, arn, create=True).setdefault('jobs', {})
     changed = jobs.get(key) != record
     jobs[key] = copy.deepcopy(record)
     expired = expire_jobs(data, arn, now or datetime.datetime.now(datetime.timezone.utc), keep=key)
@@ -86,7 +85,7 @@ def set_job(data, arn, key, record, now=None):
 
 def clear_job(data, arn, key, job_id=None):
     """Forget the job of ``key`` (only if its id is ``job_id``, when given)."""
-    jobs = (catalog.get_vault(data, arn) or {}).get('jobs') or {}
+    jobs = (catalog.get_entry(data, arn) or {}).get('jobs') or {}
     current = jobs.get(key)
     if current is None or (job_id is not None and (current or {}).get('job_id') != job_id):
         return False
@@ -127,14 +126,6 @@ def why_unusable(described, parameters):
 def status(described):
     """'succeeded' for a completed job, else 'pending'."""
     return SUCCEEDED if described and described.get('StatusCode') == 'Succeeded' else PENDING
-
-
-def catalog_mode(path, default=0o600):
-    """Permissions to keep when writing an existing catalog (``default`` for a new one)."""
-    try:
-        return stat.S_IMODE(os.stat(path).st_mode)
-    except OSError:
-        return default
 
 
 # ---------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The Glacier transfer engine: part planning, single-request and multipart uploads with a bounded thread pool.
+# This module_utils file is private to coldvault.glacier: it may change in any release. Do not use it elsewhere.
+"""Uploads to a vault: part planning, single-request and multipart uploads (the pool and attempts: transfer.py).
 
 Every byte of the file is read once for hashing: the linear SHA-256 (x-amz-content-sha256) and the tree-hash
 leaves come from the same pass and are handed to botocore, so it never hashes a body again. Parts up to
@@ -9,18 +10,17 @@ rewindable file slice, so memory is bounded by the thread count, never by the pa
 hash is combined from the part tree hashes: the file is never read a second time for it.
 """
 
-import os
-import random
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
 
 try:
     import botocore.exceptions
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
-from ansible_collections.coldvault.glacier.plugins.module_utils.glacier import error_code
+from ansible_collections.coldvault.glacier.plugins.module_utils.aws import error_code
+from ansible_collections.coldvault.glacier.plugins.module_utils.transfer import (
+    Attempts, FileSlice, Stats, TransferError, is_power_of_two, part_ranges, run_parallel)
 from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import MIB, hash_part, tree_hash
 
 MAX_PARTS = 10000
@@ -33,20 +33,10 @@ BUFFER_LIMIT = 16 * MIB
 # Attempts per part on top of botocore's own retries (which cover throttling, 5xx, 408 and dropped connections):
 # these cover what botocore gives up on, and a part whose tree hash the service saw differently.
 PART_ATTEMPTS = 3
-PART_BACKOFF_BASE = 0.5
-PART_BACKOFF_MAX = 8.0
-
-
-class TransferError(Exception):
-    """A transfer failed; the message is for the user."""
 
 
 class UploadGone(TransferError):
     """The multipart upload id is unknown to the service (expired after 24 h, aborted or completed)."""
-
-
-def is_power_of_two(value):
-    return value > 0 and value & (value - 1) == 0
 
 
 def plan_part_size(size, part_size_mib=None):
@@ -68,59 +58,6 @@ def plan_part_size(size, part_size_mib=None):
         raise ValueError('part_size %d MiB is too small for src (%d bytes): Glacier allows at most %d parts; use at least %d'
                          % (part_size_mib, size, MAX_PARTS, needed // MIB))
     return part_size_mib * MIB
-
-
-def part_ranges(size, part_size):
-    """(offset, length) of every part; all but the last are exactly ``part_size``."""
-    return [(offset, min(part_size, size - offset)) for offset in range(0, size, part_size)]
-
-
-class FileSlice:
-    """A read-only, rewindable file object over ``length`` bytes of ``path`` from ``offset``.
-
-    botocore streams it as a request body and seeks back to the start to retry, so a big part never sits in memory.
-    """
-
-    def __init__(self, path, offset, length):
-        self._fh = open(path, 'rb')  # pylint: disable=consider-using-with  # closed by close()
-        self._offset = offset
-        self._length = length
-        self._pos = 0
-        self._fh.seek(offset)
-
-    def __len__(self):
-        return self._length
-
-    def read(self, amt=-1):
-        remaining = self._length - self._pos
-        if amt is None or amt < 0 or amt > remaining:
-            amt = remaining
-        if amt <= 0:
-            return b''
-        data = self._fh.read(amt)
-        self._pos += len(data)
-        return data
-
-    def seek(self, pos, whence=os.SEEK_SET):
-        if whence == os.SEEK_CUR:
-            pos += self._pos
-        elif whence == os.SEEK_END:
-            pos += self._length
-        self._pos = max(0, min(pos, self._length))
-        self._fh.seek(self._offset + self._pos)
-        return self._pos
-
-    def tell(self):
-        return self._pos
-
-    def close(self):
-        self._fh.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 # The linear SHA-256 of the body being sent, per worker thread, so that the handler below can set
@@ -156,31 +93,6 @@ def hash_range(path, offset, length):
         return hash_part(fh, offset, length, keep=length <= BUFFER_LIMIT)
 
 
-class Stats:
-    """Counters of one transfer, shared by the worker threads."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self.started = time.monotonic()
-        self.bytes_sent = 0
-        self.parts_sent = 0
-
-    def sent(self, nbytes):
-        with self._lock:
-            self.bytes_sent += nbytes
-            self.parts_sent += 1
-
-    def as_dict(self, parts):
-        seconds = max(time.monotonic() - self.started, 1e-6)
-        return {
-            'bytes_sent': self.bytes_sent,
-            'parts': parts,
-            'parts_sent': self.parts_sent,
-            'seconds': round(seconds, 3),
-            'mb_per_s': round(self.bytes_sent / seconds / 1e6, 2),
-        }
-
-
 class GlacierTransfer:
     """Uploads one file to one vault with a botocore Glacier client (thread-safe, shared by the workers)."""
 
@@ -191,8 +103,8 @@ class GlacierTransfer:
         self.size = size
         self.part_size = part_size
         self.concurrency = concurrency
-        self.stats = Stats()
-        self._sleep = sleep
+        self.stats = Stats('upload')
+        self.attempts = Attempts(PART_ATTEMPTS, damaged=_damaged, fatal=(UploadGone,), sleep=sleep)
         install_checksum_handler(client)
 
     # -- single request ------------------------------------------------------------------------------------------
@@ -209,25 +121,20 @@ class GlacierTransfer:
 
     def _send_with_attempts(self, what, offset, digest, send, stop=None):
         """Send a hashed range with ``send(body)``, again after what botocore's retries do not cover."""
-        for attempt in range(1, PART_ATTEMPTS + 1):
+        def once():
             body = _body_for(self.path, offset, digest)
             _sending.content_sha256 = digest.sha256
             try:
                 reply = send(body)
-                self._check_hash(what, digest.tree_hash, reply.get('checksum'))
-                self.stats.sent(digest.length)
-                return reply
-            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, TransferError) as e:
-                if error_code(e) == 'ResourceNotFoundException':
-                    raise
-                if attempt == PART_ATTEMPTS or (stop is not None and stop.is_set()) or not retryable(e):
-                    raise TransferError('uploading %s failed after %d attempt(s): %s' % (what, attempt, e)) from e
-                self._sleep(min(PART_BACKOFF_MAX, PART_BACKOFF_BASE * 2 ** attempt) * random.uniform(0.5, 1.0))
             finally:
                 _sending.content_sha256 = None
                 if isinstance(body, FileSlice):
                     body.close()
-        return None  # not reached
+            self._check_hash(what, digest.tree_hash, reply.get('checksum'))
+            self.stats.sent(digest.length)
+            return reply
+        return self.attempts.run('uploading %s' % what, once, stop,
+                                 fatal_if=lambda e: error_code(e) == 'ResourceNotFoundException')
 
     # -- multipart -----------------------------------------------------------------------------------------------
     def initiate(self, description):
@@ -272,27 +179,16 @@ class GlacierTransfer:
         ranges = part_ranges(self.size, self.part_size)
         hashes = [None] * len(ranges)
         kept = []
-        stop = threading.Event()
 
-        def work(index, offset, length):
-            if stop.is_set():
+        def work(index, stop, offset, length):
+            digest = hash_range(self.path, offset, length)
+            hashes[index] = digest.tree_hash_raw
+            if existing.get(offset) == (length, digest.tree_hash):
+                kept.append(offset)  # list.append is atomic: no lock needed
                 return
-            try:
-                digest = hash_range(self.path, offset, length)
-                hashes[index] = digest.tree_hash_raw
-                if existing.get(offset) == (length, digest.tree_hash):
-                    kept.append(offset)  # list.append is atomic: no lock needed
-                    return
-                self._upload_part(upload_id, offset, digest, stop)
-            except BaseException:
-                stop.set()  # the other workers stop taking new parts
-                raise
+            self._upload_part(upload_id, offset, digest, stop)
 
-        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix='glacier-part') as pool:
-            futures = [pool.submit(work, i, off, ln) for i, (off, ln) in enumerate(ranges)]
-            errors = [f.exception() for f in as_completed(futures) if f.exception() is not None]
-        if errors:
-            raise errors[0]
+        run_parallel(work, ranges, self.concurrency, 'glacier-part')
         return tree_hash(hashes).hex(), len(kept)
 
     def _upload_part(self, upload_id, offset, digest, stop):
@@ -321,15 +217,8 @@ class GlacierTransfer:
             raise TransferError('tree hash mismatch for %s: computed %s locally, the service has %s' % (what, local, remote))
 
 
-def retryable(exc):
-    """What is worth sending again once botocore's own retries are spent."""
-    if isinstance(exc, TransferError):
-        return True  # the service answered with the tree hash of other bytes than we sent
-    if isinstance(exc, botocore.exceptions.ClientError):
-        status = exc.response.get('ResponseMetadata', {}).get('HTTPStatusCode', 0)
-        code = error_code(exc)
-        message = exc.response.get('Error', {}).get('Message', '')
-        # Bytes damaged in transit: the payload no longer matches x-amz-content-sha256 (403) or the tree hash (400).
-        damaged = code == 'InvalidSignatureException' or (code == 'InvalidParameterValueException' and 'Checksum mismatch' in message)
-        return damaged or status >= 500 or status == 408 or code in ('ThrottlingException', 'RequestTimeoutException')
-    return True  # connection-level errors
+def _damaged(exc):
+    """Bytes damaged in transit: the payload no longer matches x-amz-content-sha256 (403) or the tree hash (400)."""
+    code = error_code(exc)
+    message = exc.response.get('Error', {}).get('Message', '')
+    return code == 'InvalidSignatureException' or (code == 'InvalidParameterValueException' and 'Checksum mismatch' in message)

@@ -8,7 +8,7 @@ import pytest
 
 from ansible_collections.coldvault.glacier.plugins.module_utils import catalog
 from ansible_collections.coldvault.glacier.plugins.module_utils import description as desc
-from ansible_collections.coldvault.glacier.plugins.module_utils.inventory_sync import (
+from ansible_collections.coldvault.glacier.plugins.module_utils.inventory import (
     InventoryError, catalog_time, insert_record, parse_inventory, plan_rebuild, rebuild, reconcile)
 
 ARN = 'arn:aws:glacier:us-east-1:123456789012:vaults/backups'

@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# This module_utils file is private to coldvault.glacier: it may change in any release. Do not use it elsewhere.
 """What coldvault.glacier.inventory does: get a vault inventory, parse it, reconcile it with the catalog, rebuild.
 
-The inventory job is started or reused like a retrieval job (jobs.py). Reconciling compares the archive ids the
+The inventory job is started or reused like a retrieval job (glacier/jobs.py). Reconciling compares the archive ids the
 vault lists with the ids the catalog records for the vault; rebuilding adds the archives the catalog lacks, from
 the structured descriptions the upload module writes (description.py). Rebuilding only adds: an archive id
 already in the catalog is never dropped or changed.
@@ -21,10 +22,12 @@ except ImportError:
 
 from ansible_collections.coldvault.glacier.plugins.module_utils import catalog
 from ansible_collections.coldvault.glacier.plugins.module_utils import description as desc
-from ansible_collections.coldvault.glacier.plugins.module_utils import glacier
-from ansible_collections.coldvault.glacier.plugins.module_utils import jobs
-from ansible_collections.coldvault.glacier.plugins.module_utils.download import JobOutput
-from ansible_collections.coldvault.glacier.plugins.module_utils.multipart import TransferError
+from ansible_collections.coldvault.glacier.plugins.module_utils import aws
+from ansible_collections.coldvault.glacier.plugins.module_utils import files
+from ansible_collections.coldvault.glacier.plugins.module_utils.glacier import api as glacier
+from ansible_collections.coldvault.glacier.plugins.module_utils.glacier import jobs
+from ansible_collections.coldvault.glacier.plugins.module_utils.glacier.job_output import JobOutput
+from ansible_collections.coldvault.glacier.plugins.module_utils.transfer import TransferError
 
 _ISO = re.compile(r'\A\s*(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.\d+)?\s*(?:Z|[+-]00:?00)?\s*\Z')
 _HEX64 = re.compile(r'\A[0-9a-fA-F]{64}\Z')
@@ -82,7 +85,7 @@ def parse_inventory(raw):
 
 def _catalog_records(data, arn):
     """(name, record) of every record the catalog holds for the vault, deleted ones included."""
-    vault = catalog.get_vault(data, arn) or {}
+    vault = catalog.get_entry(data, arn) or {}
     for name, entry in sorted((vault.get('archives') or {}).items()):
         for record in entry.get('history', []):
             yield name, record
@@ -126,7 +129,7 @@ def plan_rebuild(data, arn, missing_in_catalog):
     Only our own descriptions say which file an archive holds; others are foreign and are not added. A shortened
     name is matched to a name of the catalog by the SHA-256 of the full name, or else kept shortened.
     """
-    names = sorted(((catalog.get_vault(data, arn) or {}).get('archives') or {}))
+    names = sorted(((catalog.get_entry(data, arn) or {}).get('archives') or {}))
     additions, foreign, conflicts = [], [], []
     for item in missing_in_catalog:
         decoded = desc.decode(item.get('description'))
@@ -173,7 +176,7 @@ def insert_record(data, arn, name, record):
         return catalog.record_archive(data, arn, name, record)
     # Recorded again in the new order: record_archive keeps the top-level fields on the newest live record.
     history.insert(index, record)
-    del catalog.get_vault(data, arn)['archives'][name]
+    del catalog.get_entry(data, arn)['archives'][name]
     for each in history:
         catalog.record_archive(data, arn, name, each)
     return True
@@ -205,7 +208,7 @@ class Inventory:
             self.fail('wait_timeout: must not be negative, got %d' % p['wait_timeout'])
         if p['poll_interval'] < 1:
             self.fail('poll_interval: must be at least 1 second, got %d' % p['poll_interval'])
-        self.mode = glacier.parse_mode(p['mode'])
+        self.mode = files.parse_mode(p['mode'])
         if self.mode is None:
             self.fail('mode: %r is not an octal file mode such as "0600"' % (p['mode'],))
         if os.path.isdir(p['facts_file']):
@@ -222,10 +225,10 @@ class Inventory:
         try:
             return call(*args)
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
-            if what == 'InitiateJob' and glacier.error_code(e) == 'ResourceNotFoundException':
+            if what == 'InitiateJob' and aws.error_code(e) == 'ResourceNotFoundException':
                 self.fail('vault %s has no inventory yet: AWS prepares the first one about a day after the first '
                           'archive was added; try again later' % self.p['vault'])
-            glacier.fail_aws(self.module, e, 'vault %s: %s failed' % (self.p['vault'], what), **self.result)
+            aws.fail_aws(self.module, e, 'vault %s: %s failed' % (self.p['vault'], what), **self.result)
         return None
 
     def run(self):
