@@ -36,3 +36,32 @@ def fail_aws(module, exc, msg, **result):
     if error_code(exc) == 'NoLongerSupportedException':
         msg = '%s: %s' % (msg, NO_LONGER_SUPPORTED)
     module.fail_json_aws(exc, msg=msg, **result)
+
+
+def botocore_cause(exc):
+    """The botocore error that ``exc`` is, or that caused it (a TransferError wraps the last attempt's), or None."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)):
+            return exc
+        exc, seen = exc.__cause__, seen + 1
+    return None
+
+
+def fail_transfer(module, exc, msg, **result):
+    """Fail with ``msg`` and the error; AWS errors (also behind a TransferError) keep their structured response.
+
+    The message reads "<msg>: <what failed>"; for AWS errors fail_json_aws adds ``error`` and
+    ``response_metadata`` to the result, as every amazon.aws module does.
+    """
+    cause = botocore_cause(exc)
+    if cause is None:
+        module.fail_json(msg='%s: %s' % (msg, exc), **result)
+    elif cause is exc:
+        fail_aws(module, exc, msg, **result)
+    else:
+        # Our message names the part or range and the attempts; fail_json_aws would print only botocore's.
+        response = getattr(cause, 'response', None) or {}
+        result.setdefault('error', response.get('Error'))
+        result.setdefault('response_metadata', response.get('ResponseMetadata'))
+        module.fail_json(msg='%s: %s' % (msg, exc), **result)

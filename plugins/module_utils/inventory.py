@@ -23,7 +23,7 @@ except ImportError:
 from ansible_collections.coldvault.glacier.plugins.module_utils import catalog
 from ansible_collections.coldvault.glacier.plugins.module_utils import description as desc
 from ansible_collections.coldvault.glacier.plugins.module_utils import aws
-from ansible_collections.coldvault.glacier.plugins.module_utils import files
+from ansible_collections.coldvault.glacier.plugins.module_utils import arguments
 from ansible_collections.coldvault.glacier.plugins.module_utils.glacier import api as glacier
 from ansible_collections.coldvault.glacier.plugins.module_utils.glacier import jobs
 from ansible_collections.coldvault.glacier.plugins.module_utils.glacier.job_output import JobOutput
@@ -204,13 +204,10 @@ class Inventory:
         problem = glacier.invalid_vault_name('vault', p['vault'])
         if problem:
             self.fail(problem)
-        if p['wait_timeout'] < 0:
-            self.fail('wait_timeout: must not be negative, got %d' % p['wait_timeout'])
-        if p['poll_interval'] < 1:
-            self.fail('poll_interval: must be at least 1 second, got %d' % p['poll_interval'])
-        self.mode = files.parse_mode(p['mode'])
-        if self.mode is None:
-            self.fail('mode: %r is not an octal file mode such as "0600"' % (p['mode'],))
+        problem = arguments.validate_wait(p)
+        if problem:
+            self.fail(problem)
+        self.mode = arguments.facts_file_mode(self.module)
         if os.path.isdir(p['facts_file']):
             self.fail('facts_file: %s is a directory' % p['facts_file'])
 

@@ -16,7 +16,7 @@ except ImportError:
 
 from ansible_collections.coldvault.glacier.plugins.module_utils import catalog
 from ansible_collections.coldvault.glacier.plugins.module_utils import aws
-from ansible_collections.coldvault.glacier.plugins.module_utils import files
+from ansible_collections.coldvault.glacier.plugins.module_utils import arguments
 from ansible_collections.coldvault.glacier.plugins.module_utils.glacier import api as glacier
 
 
@@ -51,9 +51,7 @@ def run_prune(module):
         module.fail_json(msg='keep: must be at least 1 (the latest archive of a name is never deleted), got %d' % p['keep'])
     if p['min_age_days'] < 0:
         module.fail_json(msg='min_age_days: must not be negative, got %d' % p['min_age_days'])
-    mode = files.parse_mode(p['mode'])
-    if mode is None:
-        module.fail_json(msg='mode: %r is not an octal file mode such as "0600"' % (p['mode'],))
+    mode = arguments.facts_file_mode(module)
     result = {'changed': False, 'vault': p['vault'], 'name': p['name'], 'deleted': [], 'kept': []}
     try:
         data = catalog.read(p['facts_file'])

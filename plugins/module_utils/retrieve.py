@@ -19,6 +19,7 @@ except ImportError:
 
 from ansible_collections.coldvault.glacier.plugins.module_utils import catalog
 from ansible_collections.coldvault.glacier.plugins.module_utils import aws
+from ansible_collections.coldvault.glacier.plugins.module_utils import arguments
 from ansible_collections.coldvault.glacier.plugins.module_utils import files
 from ansible_collections.coldvault.glacier.plugins.module_utils.glacier import api as glacier
 from ansible_collections.coldvault.glacier.plugins.module_utils.glacier import jobs
@@ -28,6 +29,7 @@ from ansible_collections.coldvault.glacier.plugins.module_utils.transfer import 
 from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import file_tree_hash
 
 MAX_CONCURRENCY = 64
+KEPT = 'kept'  # status when dest exists and overwrite is never
 _INDEX = re.compile(r'\A[+-]?[0-9]+\Z')
 
 
@@ -98,10 +100,9 @@ class Retrieve:
             self.fail('archive_id: must not be empty')
         if not 1 <= p['concurrency'] <= MAX_CONCURRENCY:
             self.fail('concurrency: must be from 1 to %d, got %d' % (MAX_CONCURRENCY, p['concurrency']))
-        if p['wait_timeout'] < 0:
-            self.fail('wait_timeout: must not be negative, got %d' % p['wait_timeout'])
-        if p['poll_interval'] < 1:
-            self.fail('poll_interval: must be at least 1 second, got %d' % p['poll_interval'])
+        problem = arguments.validate_wait(p)
+        if problem:
+            self.fail(problem)
         if p['range_size'] is not None:
             try:
                 plan_range_size(1, 1, p['range_size'])
@@ -158,6 +159,9 @@ class Retrieve:
         record = record or {}
         self.result.update(vault_arn=arn, name=name, archive_id=archive_id, size=record.get('size'),
                            tree_hash=record.get('tree_hash'), downloaded=False)
+        if p['overwrite'] == 'never' and os.path.lexists(self.dest):
+            self.result['status'] = KEPT  # whatever dest holds: no job, no download
+            return self._finish()
         runner = jobs.Jobs(client, p['vault'], arn, self.save, check_mode=module.check_mode)
 
         known = {'size': record.get('size'), 'tree_hash': record.get('tree_hash')}
@@ -168,7 +172,7 @@ class Retrieve:
             if described and described.get('ArchiveId') == archive_id:
                 known = {'size': described.get('ArchiveSizeInBytes'), 'tree_hash': described.get('ArchiveSHA256TreeHash')}
                 self.result.update(known)
-        if dest_holds(self.dest, known['size'], known['tree_hash']):
+        if p['overwrite'] == 'different' and dest_holds(self.dest, known['size'], known['tree_hash']):
             self.result['status'] = jobs.SUCCEEDED
             return self._finish()
 
@@ -223,7 +227,7 @@ class Retrieve:
                       % (archive_id, self.facts_file, record['size'], size))
         expected = {'catalog': record.get('tree_hash'), 'job': described.get('SHA256TreeHash'),
                     'vault': described.get('ArchiveSHA256TreeHash')}
-        if not record.get('tree_hash') and dest_holds(self.dest, size, described.get('ArchiveSHA256TreeHash')):
+        if p['overwrite'] == 'different' and not record.get('tree_hash') and dest_holds(self.dest, size, described.get('ArchiveSHA256TreeHash')):
             return self._finish()  # the catalog did not know the archive; dest holds it already
         range_size = plan_range_size(size, p['concurrency'], p['range_size'])
         try:
@@ -236,8 +240,9 @@ class Retrieve:
                 pass  # the next run finds out again that the job is gone
             self.fail('%s; a rerun starts a new job' % e, status=None)
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, TransferError, OSError) as e:
-            self.fail('retrieving archive %s to %s failed: %s. dest was left untouched; a rerun downloads again '
-                      'from the same job' % (archive_id, self.dest, e), status=jobs.SUCCEEDED)
+            self.result['status'] = jobs.SUCCEEDED
+            aws.fail_transfer(self.module, e, 'retrieving archive %s to %s failed (dest was left untouched; a rerun '
+                              'downloads again from the same job)' % (archive_id, self.dest), **self.result)
         self.result.update(changed=True, downloaded=True, status=jobs.SUCCEEDED, size=size, tree_hash=tree_hash,
                            stats=stats)
         return self._finish()

@@ -18,7 +18,8 @@ except ImportError:
 
 from ansible_collections.coldvault.glacier.plugins.module_utils import catalog
 from ansible_collections.coldvault.glacier.plugins.module_utils import description as desc
-from ansible_collections.coldvault.glacier.plugins.module_utils import files
+from ansible_collections.coldvault.glacier.plugins.module_utils import arguments
+from ansible_collections.coldvault.glacier.plugins.module_utils import aws
 from ansible_collections.coldvault.glacier.plugins.module_utils.glacier import api as glacier
 from ansible_collections.coldvault.glacier.plugins.module_utils.glacier.multipart import GlacierTransfer
 from ansible_collections.coldvault.glacier.plugins.module_utils.glacier.multipart import UploadGone
@@ -59,9 +60,7 @@ def _validate(module):
         problem = desc.validate_user_description(p['description'])
         if problem:
             module.fail_json(msg='description: %s' % problem)
-    mode = files.parse_mode(p['mode'])
-    if mode is None:
-        module.fail_json(msg='mode: %r is not an octal file mode such as "0600"' % (p['mode'],))
+    mode = arguments.facts_file_mode(module)
     facts_file = os.path.abspath(p['facts_file'])
     if os.path.isdir(facts_file):
         module.fail_json(msg='facts_file: %s is a directory' % facts_file)
@@ -176,8 +175,9 @@ class Upload:
             else:
                 archive, resumed = self._multipart(transfer, data, self._description(tree_hash))
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, TransferError, OSError) as e:
-            self.fail('uploading %s to vault %s failed: %s%s' % (
-                self.src, self.vault, e, '; the next run resumes the upload' if self.result.get('upload_id') else ''))
+            aws.fail_transfer(module, e, 'uploading %s to vault %s failed%s' % (
+                self.src, self.vault, ' (the next run resumes the upload)' if self.result.get('upload_id') else ''),
+                **self.result)
 
         record = {
             'archive_id': archive['archive_id'], 'tree_hash': archive['tree_hash'], 'size': self.st.st_size,

@@ -23,36 +23,12 @@ description:
 author:
   - coldvault.glacier maintainers (@coldvault)
 options:
-  vault:
-    description:
-      - Name of the vault.
-      - 1 to 255 characters of C(a-z), C(A-Z), C(0-9), C(_), C(-) and C(.).
-    type: str
-    required: true
   refresh:
     description:
       - Start a new inventory job even if one is recorded. AWS prepares a new inventory about once a day, so a
         new job within the same day usually returns the same list.
     type: bool
     default: false
-  wait:
-    description:
-      - Wait for the job to complete and read its output.
-      - If V(false), return RV(status=pending) while the job runs; a later run reads the output.
-    type: bool
-    default: true
-  wait_timeout:
-    description:
-      - Seconds to wait for the job to complete. When they have passed, the task fails; the job id stays
-        recorded, so a rerun continues with the same job.
-      - V(0) looks once.
-    type: int
-    default: 43200
-  poll_interval:
-    description:
-      - Seconds between two looks at the job's status while waiting, at least 1.
-    type: int
-    default: 60
   reconcile:
     description:
       - Compare the inventory with the catalog and return RV(missing_in_vault), RV(not_in_inventory_yet) and
@@ -70,26 +46,28 @@ options:
         without one, the shortened name is used.
     type: bool
     default: false
-  facts_file:
-    description:
-      - Path of the catalog, a JSON local-facts file (see M(coldvault.glacier.upload)).
-      - A missing file is an empty catalog; O(rebuild=true) creates it.
-    type: path
-    default: /etc/ansible/facts.d/glacier.fact
-  mode:
-    description:
-      - Permissions of the catalog file when it is written.
-    type: raw
-    default: '0600'
 extends_documentation_fragment:
+  - coldvault.glacier.catalog.vault
+  - coldvault.glacier.catalog.wait
+  - coldvault.glacier.catalog
+  - coldvault.glacier.catalog.mode
+  - coldvault.glacier.attributes
+  - coldvault.glacier.attributes.no_diff
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Starts no job and leaves the catalog alone; reads the output of a recorded job that is done, and reports
+        what a rebuild would add.
+  idempotent:
+    support: full
+    details:
+      - A rerun reuses the recorded job, and a rebuild adds nothing that is already in the catalog.
 notes:
-  - Supports check mode. It starts no job and leaves the catalog alone; it reads the output of a recorded job that
-    is done, and reports what a rebuild would add.
   - C(changed) means the catalog changed, by a job started (recorded) or by archives added.
-  - The module is part of the C(coldvault.glacier.aws) and C(coldvault.glacier.glacier) action groups.
 seealso:
   - module: coldvault.glacier.upload
   - module: coldvault.glacier.retrieve
@@ -237,20 +215,16 @@ seconds:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
+from ansible_collections.coldvault.glacier.plugins.module_utils import arguments
 from ansible_collections.coldvault.glacier.plugins.module_utils.inventory import run_inventory
 
 
 def main():
     argument_spec = dict(
-        vault=dict(type='str', required=True),
         refresh=dict(type='bool', default=False),
-        wait=dict(type='bool', default=True),
-        wait_timeout=dict(type='int', default=43200),
-        poll_interval=dict(type='int', default=60),
         reconcile=dict(type='bool', default=False),
         rebuild=dict(type='bool', default=False),
-        facts_file=dict(type='path', default='/etc/ansible/facts.d/glacier.fact'),
-        mode=dict(type='raw', default='0600'),
+        **arguments.vault(), **arguments.wait(), **arguments.catalog(with_mode=True)
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     module.exit_json(**run_inventory(module))

@@ -17,10 +17,6 @@ description:
 author:
   - coldvault.glacier maintainers (@coldvault)
 options:
-  vault:
-    description: Name of the vault.
-    type: str
-    required: true
   name:
     description: Key of the file in the catalog (the O(coldvault.glacier.upload#module:name) it was uploaded with).
     type: str
@@ -35,20 +31,23 @@ options:
       - Glacier charges for 90 days of storage of an archive deleted earlier, so 90 is a common choice.
     type: int
     default: 0
-  facts_file:
-    description: Path of the catalog.
-    type: path
-    default: /etc/ansible/facts.d/glacier.fact
-  mode:
-    description: Permissions of the catalog file when it is written.
-    type: raw
-    default: '0600'
 extends_documentation_fragment:
+  - coldvault.glacier.catalog.vault
+  - coldvault.glacier.catalog
+  - coldvault.glacier.catalog.mode
+  - coldvault.glacier.attributes
+  - coldvault.glacier.attributes.no_diff
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
-notes:
-  - Supports check mode, which reports what would be deleted and deletes nothing.
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Reports what would be deleted and deletes nothing. It cannot count an archive that an earlier task of the
+        same check run would upload, so it may predict one deletion fewer than the real run.
+  idempotent:
+    support: full
 """
 
 EXAMPLES = r"""
@@ -73,36 +72,49 @@ deleted:
     uploaded_at:
       description: When it was uploaded (UTC).
       type: str
+      sample: '2026-11-26T04:20:57Z'
     size:
       description: Size in bytes.
       type: int
+      sample: 52428800
     tree_hash:
       description: SHA-256 tree hash.
       type: str
+      sample: 8b65cb7daa4a9d7a61d0656a495114bcf7c1e53d7284c0beff0b144f0fb37611
 kept:
   description: Live archives of the name that the policy keeps, oldest first; same fields as RV(deleted).
   returned: always
   type: list
   elements: dict
+vault:
+  description: Name of the vault.
+  returned: always
+  type: str
+  sample: backups
 vault_arn:
-  description: ARN of the vault.
+  description: ARN of the vault; the key of the vault in the catalog.
   returned: success
   type: str
+  sample: arn:aws:glacier:eu-west-1:123456789012:vaults/backups
+name:
+  description: Key of the file in the catalog.
+  returned: always
+  type: str
+  sample: etc
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
+from ansible_collections.coldvault.glacier.plugins.module_utils import arguments
 from ansible_collections.coldvault.glacier.plugins.module_utils.prune import run_prune
 
 
 def main():
     argument_spec = dict(
-        vault=dict(type='str', required=True),
         name=dict(type='str', required=True),
         keep=dict(type='int', required=True),
         min_age_days=dict(type='int', default=0),
-        facts_file=dict(type='path', default='/etc/ansible/facts.d/glacier.fact'),
-        mode=dict(type='raw', default='0600'),
+        **arguments.vault(), **arguments.catalog(with_mode=True)
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     module.exit_json(**run_prune(module))

@@ -34,12 +34,6 @@ description:
 author:
   - coldvault.glacier maintainers (@coldvault)
 options:
-  vault:
-    description:
-      - Name of the vault.
-      - 1 to 255 characters of C(a-z), C(A-Z), C(0-9), C(_), C(-) and C(.).
-    type: str
-    required: true
   archive_id:
     description:
       - Id of the archive to retrieve.
@@ -62,33 +56,25 @@ options:
   dest:
     description:
       - Path of the file to write. Its directory must exist.
-      - An existing file is replaced (in one rename) unless it already holds the archive.
+      - An existing file is replaced (in one rename) as O(overwrite) says.
     type: path
     required: true
+  overwrite:
+    description:
+      - What to do when O(dest) exists, as in M(amazon.aws.s3_object).
+      - V(different) replaces it unless it already holds the archive (same size and SHA-256 tree hash); checking
+        reads the whole file once.
+      - V(never) leaves an existing O(dest) alone, whatever it holds, and starts no job.
+      - V(always) retrieves and replaces it even when it already holds the archive.
+    type: str
+    choices: [never, different, always]
+    default: different
   tier:
     description:
       - Retrieval tier of a new job; a reused job keeps the tier it was started with.
     type: str
     choices: [Expedited, Standard, Bulk]
     default: Standard
-  wait:
-    description:
-      - Wait for the job to complete and download its output.
-      - If V(false), return RV(status=pending) while the job runs; a later run downloads.
-    type: bool
-    default: true
-  wait_timeout:
-    description:
-      - Seconds to wait for the job to complete. When they have passed, the task fails; the job id stays
-        recorded, so a rerun continues with the same job.
-      - V(0) looks once.
-    type: int
-    default: 43200
-  poll_interval:
-    description:
-      - Seconds between two looks at the job's status while waiting, at least 1.
-    type: int
-    default: 60
   concurrency:
     description:
       - Number of ranges downloaded in parallel, from 1 to 64.
@@ -99,12 +85,6 @@ options:
       - Size of a download range in MiB, a power of two from 1 to 4096.
       - Defaults to the largest power of two up to 64 MiB that gives each of the O(concurrency) threads a range.
     type: int
-  facts_file:
-    description:
-      - Path of the catalog, a JSON local-facts file (see M(coldvault.glacier.upload)).
-      - The job id is recorded in it; the file keeps its permissions (0600 when it is created).
-    type: path
-    default: /etc/ansible/facts.d/glacier.fact
   mode:
     description:
       - The permissions of O(dest), as in M(ansible.builtin.copy).
@@ -112,14 +92,28 @@ options:
       - A new O(dest) is never readable by others before O(mode) is applied.
     type: raw
 extends_documentation_fragment:
+  - coldvault.glacier.catalog.vault
+  - coldvault.glacier.catalog.wait
+  - coldvault.glacier.catalog
+  - coldvault.glacier.attributes
+  - coldvault.glacier.attributes.no_diff
   - ansible.builtin.files
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Starts no job and writes nothing; reports C(changed) when O(dest) does not hold the archive yet, and the
+        status of a recorded job.
+  idempotent:
+    support: full
+    details:
+      - A rerun reuses the recorded job; once O(dest) holds the archive, nothing is sent or written
+        (unless O(overwrite=always)).
 notes:
-  - Supports check mode. It starts no job and writes nothing; it reports C(changed) when O(dest) does not hold the
-    archive yet, and the status of a recorded job.
-  - The module is part of the C(coldvault.glacier.aws) and C(coldvault.glacier.glacier) action groups.
+  - The catalog keeps its permissions when the job is recorded in it (0600 when this module creates it).
 seealso:
   - module: coldvault.glacier.upload
   - module: coldvault.glacier.inventory
@@ -199,6 +193,7 @@ status:
   description:
     - V(succeeded) when O(dest) holds the archive (or, in check mode, the job is done).
     - V(pending) while the job runs (with O(wait=false), or in check mode).
+    - V(kept) when O(dest) exists and O(overwrite=never) (nothing was retrieved).
   returned: success
   type: str
   sample: succeeded
@@ -250,23 +245,21 @@ stats:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
+from ansible_collections.coldvault.glacier.plugins.module_utils import arguments
 from ansible_collections.coldvault.glacier.plugins.module_utils.retrieve import run_retrieve
 
 
 def main():
     argument_spec = dict(
-        vault=dict(type='str', required=True),
         archive_id=dict(type='str'),
         name=dict(type='str'),
         version=dict(type='raw'),
         dest=dict(type='path', required=True),
+        overwrite=dict(type='str', default='different', choices=['never', 'different', 'always']),
         tier=dict(type='str', default='Standard', choices=['Expedited', 'Standard', 'Bulk']),
-        wait=dict(type='bool', default=True),
-        wait_timeout=dict(type='int', default=43200),
-        poll_interval=dict(type='int', default=60),
         concurrency=dict(type='int', default=4),
         range_size=dict(type='int'),
-        facts_file=dict(type='path', default='/etc/ansible/facts.d/glacier.fact'),
+        **arguments.vault(), **arguments.wait(), **arguments.catalog()
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True, add_file_common_args=True,
                               mutually_exclusive=[('archive_id', 'name')], required_one_of=[('archive_id', 'name')],

@@ -48,18 +48,6 @@ options:
       - Key of the file in the catalog. Defaults to the absolute path of O(src).
       - Use a stable name when the file's path changes from run to run (for example a dated tarball).
     type: str
-  facts_file:
-    description:
-      - Path of the catalog, a JSON local-facts file. Under C(/etc/ansible/facts.d/) with a C(.fact) suffix it
-        appears as C(ansible_local.<file stem>) after facts are gathered.
-      - A missing parent directory is created. The file is written atomically under an exclusive lock.
-    type: path
-    default: /etc/ansible/facts.d/glacier.fact
-  mode:
-    description:
-      - Permissions of the catalog file when it is written.
-    type: raw
-    default: '0600'
   part_size:
     description:
       - Part size in MiB, a power of two from 1 to 4096, big enough to keep the file within 10,000 parts.
@@ -93,14 +81,27 @@ options:
       - An archive with a custom description cannot be matched to its name when a lost catalog is rebuilt.
     type: str
 extends_documentation_fragment:
+  - coldvault.glacier.catalog
+  - coldvault.glacier.catalog.mode
+  - coldvault.glacier.attributes
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Decides and reports; sends no write request and leaves the catalog alone.
+  diff_mode:
+    support: full
+    details:
+      - The catalog entry of O(name) before and after.
+  idempotent:
+    support: full
+    details:
+      - Under O(file_change_strategy=force) every run uploads a new archive, by design.
 notes:
-  - Supports check mode (decides and reports, sends no write request and leaves the catalog alone) and diff mode
-    (the catalog entry before and after).
   - An incomplete multipart upload is removed by AWS after 24 hours without activity; a run after that starts afresh.
-  - The module is part of the C(coldvault.glacier.aws) and C(coldvault.glacier.glacier) action groups.
 """
 
 EXAMPLES = r"""
@@ -118,6 +119,10 @@ EXAMPLES = r"""
     part_size: 64
     concurrency: 8
   register: etc_backup
+
+- name: Read the catalog again (ansible_local shows the facts file as it was when facts were last gathered)
+  ansible.builtin.setup:
+    filter: ansible_local
 
 - name: Show the latest archive id of "etc" from local facts
   ansible.builtin.debug:
@@ -200,6 +205,7 @@ stats:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
+from ansible_collections.coldvault.glacier.plugins.module_utils import arguments
 from ansible_collections.coldvault.glacier.plugins.module_utils.upload import run_upload
 
 
@@ -208,13 +214,12 @@ def main():
         vault=dict(type='str', required=True),
         src=dict(type='path', required=True),
         name=dict(type='str'),
-        facts_file=dict(type='path', default='/etc/ansible/facts.d/glacier.fact'),
-        mode=dict(type='raw', default='0600'),
         part_size=dict(type='int'),
         concurrency=dict(type='int', default=4),
         file_change_strategy=dict(type='str', default='date_size', choices=['date_size', 'checksum', 'force']),
         description=dict(type='str'),
         fingerprint=dict(type='str'),
+        **arguments.catalog(with_mode=True)
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     module.exit_json(**run_upload(module))

@@ -48,15 +48,24 @@ options:
     type: bool
     default: true
 extends_documentation_fragment:
+  - coldvault.glacier.attributes
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Reads the vault and its tags, decides and reports, sends no write request.
+  diff_mode:
+    support: full
+    details:
+      - C(name), C(exists) and C(tags) of the vault before and after.
+  idempotent:
+    support: full
 notes:
-  - Supports check mode (reads the vault and its tags, decides and reports, sends no write request) and diff mode
-    (C(name), C(exists) and C(tags) of the vault before and after).
   - botocore retries throttling, 5xx, 408 and dropped connections (standard retry mode, 5 attempts per request
     unless O(aws_config) says otherwise).
-  - The module is part of the C(coldvault.glacier.aws) and C(coldvault.glacier.glacier) action groups.
 seealso:
   - module: coldvault.glacier.upload
 """
