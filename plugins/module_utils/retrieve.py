@@ -10,7 +10,6 @@ timeout or a failed download continues with the same job. The download is verifi
 
 import os
 import re
-import time
 
 try:
     import botocore.exceptions
@@ -24,6 +23,7 @@ from ansible_collections.coldvault.glacier.plugins.module_utils import files
 from ansible_collections.coldvault.glacier.plugins.module_utils.glacier import api as glacier
 from ansible_collections.coldvault.glacier.plugins.module_utils.glacier import jobs
 from ansible_collections.coldvault.glacier.plugins.module_utils.glacier.job_output import download_archive
+from ansible_collections.coldvault.glacier.plugins.module_utils.transfer import Stats
 from ansible_collections.coldvault.glacier.plugins.module_utils.transfer import TransferError
 from ansible_collections.coldvault.glacier.plugins.module_utils.transfer import plan_range_size
 from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import file_tree_hash
@@ -268,8 +268,7 @@ class Retrieve:
 
 
 def run_retrieve(module):
-    started = time.monotonic()
+    stats = Stats('download')  # what a run that moved nothing reports
     result = Retrieve(module).run()
-    result.setdefault('stats', {'bytes_received': 0, 'ranges': 0, 'range_retries': 0,
-                                'seconds': round(time.monotonic() - started, 3), 'mb_per_s': 0.0})
+    result.setdefault('stats', stats.as_dict())
     return result

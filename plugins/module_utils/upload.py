@@ -9,7 +9,6 @@ can resume it), when an archive is complete (so its id is never lost), and when 
 
 import os
 import stat
-import time
 
 try:
     import botocore.exceptions
@@ -25,6 +24,7 @@ from ansible_collections.coldvault.glacier.plugins.module_utils.glacier.multipar
 from ansible_collections.coldvault.glacier.plugins.module_utils.glacier.multipart import UploadGone
 from ansible_collections.coldvault.glacier.plugins.module_utils.glacier.multipart import hash_range
 from ansible_collections.coldvault.glacier.plugins.module_utils.glacier.multipart import plan_part_size
+from ansible_collections.coldvault.glacier.plugins.module_utils.transfer import Stats
 from ansible_collections.coldvault.glacier.plugins.module_utils.transfer import TransferError
 from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import file_tree_hash
 
@@ -238,8 +238,7 @@ class Upload:
 
 
 def run_upload(module):
-    started = time.monotonic()
+    stats = Stats('upload')  # what a run that moved nothing reports
     result = Upload(module).run()
-    result.setdefault('stats', {'bytes_sent': 0, 'parts': 0, 'parts_sent': 0,
-                                'seconds': round(time.monotonic() - started, 3), 'mb_per_s': 0.0})
+    result.setdefault('stats', stats.as_dict(parts=0))
     return result
