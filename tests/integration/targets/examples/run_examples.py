@@ -104,9 +104,18 @@ def expect_failures(tasks):
 
 
 class Runner:
-    def __init__(self, args, work):
+    def __init__(self, args, work, profiles=()):
         self.args = args
         self.work = work
+        # Credentials as a reader's host has them: a shared credentials file with a default profile and every
+        # profile the examples name (keys in the environment would clash with a task's own ``profile``).
+        credentials = os.path.join(work, 'credentials')
+        with open(credentials, 'w', encoding='utf-8') as fh:
+            for name in ['default'] + sorted(set(profiles) - {'default'}):
+                fh.write('[%s]\naws_access_key_id = %s\naws_secret_access_key = %s\n'
+                         % (name, os.environ['AWS_ACCESS_KEY_ID'], os.environ['AWS_SECRET_ACCESS_KEY']))
+        self.env = {k: v for k, v in os.environ.items() if k not in ('AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY')}
+        self.env['AWS_SHARED_CREDENTIALS_FILE'] = credentials
         self.inventory = os.path.join(work, 'inventory.yml')
         self.ran = []
         self.failed = []
@@ -135,7 +144,7 @@ class Runner:
         if extra_vars:
             command += ['-e', json.dumps(extra_vars)]
         print('=== %s' % what, flush=True)
-        rc = subprocess.call(command)
+        rc = subprocess.call(command, env=self.env)
         self.ran.append(what)
         if rc != 0:
             self.failed.append('%s (ansible-playbook exited %d)' % (what, rc))
@@ -201,8 +210,17 @@ def defined_groups(files):
     return groups
 
 
+def profiles_named(collection):
+    """The AWS profile names that README.md, docs/*.md and the modules' EXAMPLES use."""
+    names = set()
+    for path in [os.path.join(collection, 'README.md')] + glob.glob(os.path.join(collection, 'docs', '*.md')) + \
+            glob.glob(os.path.join(collection, 'plugins', 'modules', '*.py')):
+        names.update(re.findall(r'^\s*profile:\s*([\w.-]+)', open(path, encoding='utf-8').read(), flags=re.M))
+    return names
+
+
 def run(args, work):
-    runner = Runner(args, work)
+    runner = Runner(args, work, profiles_named(args.collection))
     examples = module_examples(args.collection)
     unknown = sorted(set(examples) - set(MODULE_ORDER))
     if unknown:
