@@ -73,7 +73,8 @@ def invalid_tags(tags):
             problems.append('key %s is %d characters long, at most %d are allowed'
                             % (_shown(key), len(key), MAX_KEY_LENGTH))
         elif is_reserved(key):
-            problems.append('key %s begins with %s, which AWS reserves for its own tags' % (_shown(key), RESERVED_PREFIX))
+            problems.append('key %s begins with %s, which AWS reserves for its own tags'
+                            % (_shown(key), RESERVED_PREFIX))
         if len(value) > MAX_VALUE_LENGTH:
             problems.append('the value of %s is %d characters long, at most %d are allowed'
                             % (_shown(key), len(value), MAX_VALUE_LENGTH))
