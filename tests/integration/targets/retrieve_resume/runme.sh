@@ -91,7 +91,8 @@ playbook prepare.yml "$@"
 playbook retrieve.yml "$@" > "$work/killed-run.log" 2>&1 &
 bg=$!
 
-# Wait at most 100 s (the 5th answer is held back 120 s) for the journal to record 4 ranges.
+# Wait at most 100 s for the journal to record 4 ranges. Once it does, the 5th answer is held back for 60 s (the
+# module's read timeout), and the module is killed within a poll or two of that.
 ranges=0
 deadline=$((SECONDS + 100))
 while [ "$SECONDS" -lt "$deadline" ]; do
