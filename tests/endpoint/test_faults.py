@@ -153,7 +153,9 @@ def test_counters(control, glacier, vault):
     assert counters["requests"] == {"UploadArchive": 1, "InitiateJob": 1, "GetJobOutput": 1, "DescribeVault": 1}
     assert counters["bytes_received"] >= len(data) and counters["bytes_sent"] >= len(data)
     assert counters["errors"] == {"ResourceNotFoundException": 1}
-    assert control.reset_counters() == {"requests": {}, "bytes_received": 0, "bytes_sent": 0, "errors": {}, "faults": {}}
+    assert counters["s3"]["requests"] == {} and counters["s3"]["bytes_received"] == 0
+    zero = {"requests": {}, "bytes_received": 0, "bytes_sent": 0, "errors": {}, "faults": {}}
+    assert control.reset_counters() == dict(zero, s3=zero)
 
 
 def test_expire_upload(control, glacier, vault):
