@@ -96,7 +96,7 @@ class AwsChunkedReader:
 class Checks:
     """What a request asks to have verified, parsed from its headers (errors are AWS's)."""
 
-    def __init__(self, handler, required_checksum=False):
+    def __init__(self, handler, required_checksum=False, body_checksums=True):
         headers = handler.headers
         self.aws_chunked = "aws-chunked" in [item.strip().lower() for item in headers.get("Content-Encoding", "").split(",")]
         self.content_sha256 = (headers.get("x-amz-content-sha256") or "").strip()
@@ -113,7 +113,8 @@ class Checks:
             if len(self.md5) != 16:
                 raise S3Error(400, "InvalidDigest", "The Content-MD5 you specified was invalid.")
         sent = {}
-        for name in checksums.ALGORITHMS + checksums.UNSUPPORTED_ALGORITHMS:
+        # CompleteMultipartUpload's x-amz-checksum-* describe the object, not the request body.
+        for name in checksums.ALGORITHMS + checksums.UNSUPPORTED_ALGORITHMS if body_checksums else ():
             value = headers.get("x-amz-checksum-" + name.lower())
             if value is not None:
                 sent[name] = value
@@ -278,9 +279,9 @@ def receive(handler, checks, to_file, corrupt=False):
     return Received(path, None if to_file else b"".join(pieces), size, md5.hexdigest(), checks.algorithm, digest)
 
 
-def small_body(handler, required_checksum=False, limit=2 * 1024 * 1024):
+def small_body(handler, required_checksum=False, limit=2 * 1024 * 1024, body_checksums=True):
     """A verified small payload (XML or JSON documents) as bytes."""
-    checks = Checks(handler, required_checksum)
+    checks = Checks(handler, required_checksum, body_checksums)
     length = declared_length(handler, checks)
     if length is not None and length > limit:
         raise S3Error(400, "MaxMessageLengthExceeded", "Your request was too big.")
