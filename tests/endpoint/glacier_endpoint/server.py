@@ -273,7 +273,7 @@ class GlacierRequestHandler(BaseHTTPRequestHandler):
     def _send_error(self, err):
         if self.operation != "Control":
             self.server.counters.error(err.code, self.service)
-        if self.body is not None and not self.body.finished and not self.close_connection:
+        if self.body is not None and not self.body.finished and not self.close_connection and getattr(err, "drain", True):
             # The client sends its whole body before it reads a reply; read it so it sees this one.
             try:
                 self.body.drain()

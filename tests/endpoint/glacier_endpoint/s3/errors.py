@@ -6,11 +6,18 @@ from ..errors import GlacierError
 class S3Error(GlacierError):
     """An S3 error: status, Code, Message, and the extra elements AWS puts in the body (Key, BucketName...)."""
 
-    def __init__(self, status, code, message, close=False, headers=None, **fields):
-        super().__init__(status, code, message, "Server" if status >= 500 else "Client", close=close)
+    def __init__(self, status, code, message, close=False, headers=None, drain=True, **fields):
+        super().__init__(status, code, message, "Server" if status >= 500 else "Client", close=close or not drain)
         self.fields = fields
+        # False for bodies refused by their declared size: answer at once and close rather than read gigabytes.
+        self.drain = drain
         # Headers sent with the error (x-amz-bucket-region, x-amz-delete-marker, Content-Range...).
         self.headers = headers or {}
+
+
+def too_large(length, maximum):
+    return S3Error(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", drain=False, ProposedSize=length,
+                   MaxSizeAllowed=maximum)
 
 
 def no_such_bucket(bucket):

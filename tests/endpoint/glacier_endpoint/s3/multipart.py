@@ -7,7 +7,7 @@ import time
 
 from . import checksums, xmlio
 from .body import Checks, declared_length, receive, small_body
-from .errors import S3Error, invalid_argument, invalid_request, malformed_xml, not_implemented
+from .errors import S3Error, invalid_argument, invalid_request, malformed_xml, not_implemented, too_large
 from .objects import MAX_PAGE, _encoder, check_key, checksum_headers, object_fields, preconditions
 from .replies import empty_reply, int_query, owner, xml_reply
 from .store import MAX_PART_SIZE, MAX_PARTS, iso
@@ -74,7 +74,7 @@ def upload_part(handler, route):
     if length is None:
         raise S3Error(411, "MissingContentLength", "You must provide the Content-Length HTTP header.")
     if length > MAX_PART_SIZE:
-        raise S3Error(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", ProposedSize=length, MaxSizeAllowed=MAX_PART_SIZE)
+        raise too_large(length, MAX_PART_SIZE)
     received = receive(handler, checks, to_file=True, corrupt=handler.flags.get("corrupt", False))
     entry = {"size": received.size, "etag": '"%s"' % received.md5, "algorithm": received.algorithm,
              "checksum": checksums.b64(received.digest) if received.algorithm else None}

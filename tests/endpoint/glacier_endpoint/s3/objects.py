@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, quote
 from . import checksums, xmlio
 from .body import Checks, declared_length, receive, small_body
 from .buckets import parse_tag_set
-from .errors import S3Error, invalid_argument, invalid_request, malformed_xml, missing_lock_configuration, not_implemented
+from .errors import S3Error, invalid_argument, invalid_request, malformed_xml, missing_lock_configuration, not_implemented, too_large
 from .replies import empty_reply, int_query, owner, parse_timestamp, truthy, xml_reply
 from .store import ARCHIVED, MAX_PART_SIZE, http_date, iso, lock_state, restore_state
 
@@ -130,7 +130,7 @@ def put_object(handler, route):
     if length is None:
         raise S3Error(411, "MissingContentLength", "You must provide the Content-Length HTTP header.")
     if length > MAX_PART_SIZE:
-        raise S3Error(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", ProposedSize=length, MaxSizeAllowed=MAX_PART_SIZE)
+        raise too_large(length, MAX_PART_SIZE)
     if_none_match, if_match = preconditions(handler)
     if if_none_match:
         s3.check_not_exists(route.bucket, route.key)  # early, to spare the upload; checked again when stored
