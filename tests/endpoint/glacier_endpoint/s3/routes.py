@@ -13,37 +13,51 @@ CREDENTIAL = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/,\s]+)/([^/,\s]+)/aws4_r
 GLACIER_ROOTS = ("vaults", "policies", "provisioned-capacity")
 VIRTUAL_HOST = re.compile(r"(?P<bucket>.+?)\.(?:localhost|s3(?:[.-][a-z0-9-]+)*\.amazonaws\.com(?:\.cn)?)")
 
-# Bucket sub-resources: (GET, PUT, DELETE) operation names. Those not in bucket_ops.IMPLEMENTED answer 501.
-BUCKET_SUBRESOURCES = {
-    "versioning": ("GetBucketVersioning", "PutBucketVersioning", None),
-    "object-lock": ("GetObjectLockConfiguration", "PutObjectLockConfiguration", None),
-    "lifecycle": ("GetBucketLifecycleConfiguration", "PutBucketLifecycleConfiguration", "DeleteBucketLifecycle"),
-    "location": ("GetBucketLocation", None, None),
-    "tagging": ("GetBucketTagging", "PutBucketTagging", "DeleteBucketTagging"),
-    "policy": ("GetBucketPolicy", "PutBucketPolicy", "DeleteBucketPolicy"),
-    "policyStatus": ("GetBucketPolicyStatus", None, None),
-    "encryption": ("GetBucketEncryption", "PutBucketEncryption", "DeleteBucketEncryption"),
-    "publicAccessBlock": ("GetPublicAccessBlock", "PutPublicAccessBlock", "DeletePublicAccessBlock"),
-    "ownershipControls": ("GetBucketOwnershipControls", "PutBucketOwnershipControls", "DeleteBucketOwnershipControls"),
-    "acl": ("GetBucketAcl", "PutBucketAcl", None),
-    "requestPayment": ("GetBucketRequestPayment", "PutBucketRequestPayment", None),
-    "accelerate": ("GetBucketAccelerateConfiguration", "PutBucketAccelerateConfiguration", None),
-    "inventory": ("GetBucketInventoryConfiguration", "PutBucketInventoryConfiguration", "DeleteBucketInventoryConfiguration"),
-    "analytics": ("GetBucketAnalyticsConfiguration", "PutBucketAnalyticsConfiguration", "DeleteBucketAnalyticsConfiguration"),
-    "metrics": ("GetBucketMetricsConfiguration", "PutBucketMetricsConfiguration", "DeleteBucketMetricsConfiguration"),
-    "intelligent-tiering": ("GetBucketIntelligentTieringConfiguration", "PutBucketIntelligentTieringConfiguration",
-                            "DeleteBucketIntelligentTieringConfiguration"),
-    "cors": ("GetBucketCors", "PutBucketCors", "DeleteBucketCors"),
-    "website": ("GetBucketWebsite", "PutBucketWebsite", "DeleteBucketWebsite"),
-    "logging": ("GetBucketLogging", "PutBucketLogging", None),
-    "notification": ("GetBucketNotificationConfiguration", "PutBucketNotificationConfiguration", None),
-    "replication": ("GetBucketReplication", "PutBucketReplication", "DeleteBucketReplication"),
-    "metadataTable": ("GetBucketMetadataTableConfiguration", None, "DeleteBucketMetadataTableConfiguration"),
-    "metadataConfiguration": ("GetBucketMetadataConfiguration", None, "DeleteBucketMetadataConfiguration"),
-    "abac": ("GetBucketAbac", "PutBucketAbac", None),
-    "session": ("CreateSession", None, None),
-}
-# Listings of configurations with an id: GET without ?id= lists them.
+# Operations on a bucket sub-resource, by (method, sub-resource); those without a function answer 501 NotImplemented.
+BUCKET_SUBRESOURCES = {}
+for _sub, _get, _put, _delete in (
+    ("versioning", "GetBucketVersioning", "PutBucketVersioning", None),
+    ("object-lock", "GetObjectLockConfiguration", "PutObjectLockConfiguration", None),
+    ("lifecycle", "GetBucketLifecycleConfiguration", "PutBucketLifecycleConfiguration", "DeleteBucketLifecycle"),
+    ("location", "GetBucketLocation", None, None),
+    ("tagging", "GetBucketTagging", "PutBucketTagging", "DeleteBucketTagging"),
+    ("policy", "GetBucketPolicy", "PutBucketPolicy", "DeleteBucketPolicy"),
+    ("policyStatus", "GetBucketPolicyStatus", None, None),
+    ("encryption", "GetBucketEncryption", "PutBucketEncryption", "DeleteBucketEncryption"),
+    ("publicAccessBlock", "GetPublicAccessBlock", "PutPublicAccessBlock", "DeletePublicAccessBlock"),
+    ("ownershipControls", "GetBucketOwnershipControls", "PutBucketOwnershipControls", "DeleteBucketOwnershipControls"),
+    ("acl", "GetBucketAcl", "PutBucketAcl", None),
+    ("requestPayment", "GetBucketRequestPayment", "PutBucketRequestPayment", None),
+    ("accelerate", "GetBucketAccelerateConfiguration", "PutBucketAccelerateConfiguration", None),
+    ("inventory", "GetBucketInventoryConfiguration", "PutBucketInventoryConfiguration", "DeleteBucketInventoryConfiguration"),
+    ("analytics", "GetBucketAnalyticsConfiguration", "PutBucketAnalyticsConfiguration", "DeleteBucketAnalyticsConfiguration"),
+    ("metrics", "GetBucketMetricsConfiguration", "PutBucketMetricsConfiguration", "DeleteBucketMetricsConfiguration"),
+    ("intelligent-tiering", "GetBucketIntelligentTieringConfiguration", "PutBucketIntelligentTieringConfiguration",
+     "DeleteBucketIntelligentTieringConfiguration"),
+    ("cors", "GetBucketCors", "PutBucketCors", "DeleteBucketCors"),
+    ("website", "GetBucketWebsite", "PutBucketWebsite", "DeleteBucketWebsite"),
+    ("logging", "GetBucketLogging", "PutBucketLogging", None),
+    ("notification", "GetBucketNotificationConfiguration", "PutBucketNotificationConfiguration", None),
+    ("replication", "GetBucketReplication", "PutBucketReplication", "DeleteBucketReplication"),
+    ("metadataTable", "GetBucketMetadataTableConfiguration", None, "DeleteBucketMetadataTableConfiguration"),
+    ("metadataConfiguration", "GetBucketMetadataConfiguration", None, "DeleteBucketMetadataConfiguration"),
+    ("metadataAnnotationTable", None, "UpdateBucketMetadataAnnotationTableConfiguration", None),
+    ("metadataInventoryTable", None, "UpdateBucketMetadataInventoryTableConfiguration", None),
+    ("metadataJournalTable", None, "UpdateBucketMetadataJournalTableConfiguration", None),
+    ("abac", "GetBucketAbac", "PutBucketAbac", None),
+    ("session", "CreateSession", None, None),
+):
+    for _method, _name in (("GET", _get), ("PUT", _put), ("DELETE", _delete)):
+        if _name:
+            BUCKET_SUBRESOURCES[(_method, _sub)] = _name
+BUCKET_SUBRESOURCES.update({
+    ("POST", "delete"): "DeleteObjects",
+    ("POST", "metadataConfiguration"): "CreateBucketMetadataConfiguration",
+    ("POST", "metadataTable"): "CreateBucketMetadataTableConfiguration",
+    ("GET", "uploads"): "ListMultipartUploads",
+    ("GET", "versions"): "ListObjectVersions",
+})
+# GET of these without ?id= lists the configurations.
 LISTED_SUBRESOURCES = {
     "inventory": "ListBucketInventoryConfigurations",
     "analytics": "ListBucketAnalyticsConfigurations",
@@ -51,17 +65,15 @@ LISTED_SUBRESOURCES = {
     "intelligent-tiering": "ListBucketIntelligentTieringConfigurations",
 }
 OBJECT_SUBRESOURCES = {
-    "retention": ("GetObjectRetention", "PutObjectRetention", None),
-    "legal-hold": ("GetObjectLegalHold", "PutObjectLegalHold", None),
-    "tagging": ("GetObjectTagging", "PutObjectTagging", "DeleteObjectTagging"),
-    "acl": ("GetObjectAcl", "PutObjectAcl", None),
-    "attributes": ("GetObjectAttributes", None, None),
-    "torrent": ("GetObjectTorrent", None, None),
-    "annotation": ("GetObjectAnnotation", "PutObjectAnnotation", "DeleteObjectAnnotation"),
-    "renameObject": (None, "RenameObject", None),
-    "encryption": (None, "UpdateObjectEncryption", None),
+    ("GET", "retention"): "GetObjectRetention", ("PUT", "retention"): "PutObjectRetention",
+    ("GET", "legal-hold"): "GetObjectLegalHold", ("PUT", "legal-hold"): "PutObjectLegalHold",
+    ("GET", "tagging"): "GetObjectTagging", ("PUT", "tagging"): "PutObjectTagging", ("DELETE", "tagging"): "DeleteObjectTagging",
+    ("GET", "acl"): "GetObjectAcl", ("PUT", "acl"): "PutObjectAcl",
+    ("GET", "attributes"): "GetObjectAttributes", ("GET", "torrent"): "GetObjectTorrent",
+    ("GET", "annotation"): "GetObjectAnnotation", ("PUT", "annotation"): "PutObjectAnnotation", ("DELETE", "annotation"): "DeleteObjectAnnotation",
+    ("PUT", "renameObject"): "RenameObject", ("PUT", "encryption"): "UpdateObjectEncryption",
+    ("POST", "uploads"): "CreateMultipartUpload", ("POST", "restore"): "RestoreObject", ("POST", "select"): "SelectObjectContent",
 }
-METHOD_INDEX = {"GET": 0, "PUT": 1, "DELETE": 2}
 
 
 def is_glacier(headers, path, query):
@@ -115,10 +127,9 @@ def match(method, host, path, query, headers):
 
 
 def _subresource(table, method, query):
-    for name, operations in table.items():
-        if name in query:
-            index = METHOD_INDEX.get(method)
-            return (operations[index] if index is not None else None) or "Unknown"
+    for (wanted, name), operation in table.items():
+        if wanted == method and name in query:
+            return operation
     return None
 
 
@@ -131,38 +142,18 @@ def _bucket_operation(method, query):
     if found:
         return found
     if method == "GET":
-        if "uploads" in query:
-            return "ListMultipartUploads"
-        if "versions" in query:
-            return "ListObjectVersions"
         return "ListObjectsV2" if query.get("list-type") == "2" else "ListObjects"
-    if method == "POST" and "delete" in query:
-        return "DeleteObjects"
     return {"PUT": "CreateBucket", "HEAD": "HeadBucket", "DELETE": "DeleteBucket"}.get(method, "Unknown")
 
 
 def _object_operation(method, query, headers):
+    if method == "GET" and "annotation" in query and "annotationName" not in query:
+        return "ListObjectAnnotations"
     found = _subresource(OBJECT_SUBRESOURCES, method, query)
     if found:
         return found
     copy = headers.get("x-amz-copy-source") is not None
-    if method == "PUT":
-        if "uploadId" in query or "partNumber" in query:
-            return "UploadPartCopy" if copy else "UploadPart"
-        return "CopyObject" if copy else "PutObject"
-    if method == "GET":
-        return "ListParts" if "uploadId" in query else "GetObject"
-    if method == "HEAD":
-        return "HeadObject"
-    if method == "POST":
-        if "uploads" in query:
-            return "CreateMultipartUpload"
-        if "uploadId" in query:
-            return "CompleteMultipartUpload"
-        if "restore" in query:
-            return "RestoreObject"
-        if "select" in query:
-            return "SelectObjectContent"
-    if method == "DELETE":
-        return "AbortMultipartUpload" if "uploadId" in query else "DeleteObject"
-    return "Unknown"
+    if "uploadId" in query:
+        return {"PUT": "UploadPartCopy" if copy else "UploadPart", "GET": "ListParts", "POST": "CompleteMultipartUpload",
+                "DELETE": "AbortMultipartUpload"}.get(method, "Unknown")
+    return {"PUT": "CopyObject" if copy else "PutObject", "GET": "GetObject", "HEAD": "HeadObject", "DELETE": "DeleteObject"}.get(method, "Unknown")
