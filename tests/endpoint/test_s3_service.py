@@ -3,6 +3,8 @@ and the routes checked against botocore's S3 service model."""
 
 import os
 import threading
+import urllib.error
+import urllib.request
 
 import botocore.session
 import pytest
@@ -47,6 +49,34 @@ def test_virtual_host_style(s3_endpoint, s3, bucket):
         assert (status, body) == (200, b"virtual"), host
     status, _headers, body = raw_s3(s3_endpoint, "GET", "/?list-type=2", headers={"Host": "%s.localhost" % bucket})
     assert status == 200 and b"<Key>dir/file.txt</Key>" in body
+
+
+def test_virtual_host_style_with_botocore(s3_endpoint, s3, bucket):
+    # bucket.localhost does not resolve everywhere; botocore reaches it through the endpoint acting as an HTTP proxy.
+    virtual = make_s3_client(s3_endpoint, url="http://localhost:%d" % s3_endpoint.port, s3={"addressing_style": "virtual"},
+                             proxies={"http": s3_endpoint.url})
+    sent = []
+    virtual.meta.events.register("before-send.s3.*", lambda request, **_kw: sent.append(request.url))
+    virtual.put_object(Bucket=bucket, Key="virtual/key", Body=b"through the host name")
+    assert sent[-1] == "http://%s.localhost:%d/virtual/key" % (bucket, s3_endpoint.port)
+    assert s3.get_object(Bucket=bucket, Key="virtual/key")["Body"].read() == b"through the host name"
+    assert [item["Key"] for item in virtual.list_objects_v2(Bucket=bucket)["Contents"]] == ["virtual/key"]
+
+
+def test_presigned_urls(s3_endpoint, s3, bucket):
+    for signature_version in ("s3", "s3v4"):
+        client = make_s3_client(s3_endpoint, signature_version=signature_version)
+        get_url = client.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "absent"}, ExpiresIn=600)
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(get_url, timeout=30)
+        assert caught.value.code == 404 and xml_error(caught.value.read())["Code"] == "NoSuchKey"
+    put_url = s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "presigned"}, ExpiresIn=600)
+    request = urllib.request.Request(put_url, data=b"presigned body", method="PUT")
+    with urllib.request.urlopen(request, timeout=30) as reply:
+        assert reply.status == 200
+    get_url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "presigned"}, ExpiresIn=600)
+    with urllib.request.urlopen(get_url, timeout=30) as reply:
+        assert reply.read() == b"presigned body"
 
 
 def test_access_errors(s3_endpoint, s3, s3_control, bucket):
