@@ -227,8 +227,11 @@ def test_routes_follow_the_service_model():
 
 
 def test_storage_classes_and_checksum_rules_follow_the_model():
-    from glacier_endpoint.s3 import checksums, objects
+    from glacier_endpoint.s3 import body, checksums, objects
     model = botocore.session.get_session().get_service_model("s3")
+    required = {name for name in model.operation_names if model.operation_model(name).http_checksum.get("requestChecksumRequired")
+                or model.operation_model(name).http_checksum_required}
+    assert body.CHECKSUM_REQUIRED == required
     assert set(objects.STORAGE_CLASSES) <= set(model.shape_for("StorageClass").enum)
     assert set(checksums.ALGORITHMS + checksums.UNSUPPORTED_ALGORITHMS) == set(model.shape_for("ChecksumAlgorithm").enum)
     from glacier_endpoint.s3 import buckets
