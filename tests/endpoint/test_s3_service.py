@@ -207,11 +207,11 @@ def test_routes_follow_the_service_model():
         uri = http["requestUri"]
         if name == "WriteGetObjectResponse":
             continue
-        path, _, query_text = uri.partition("?")
+        path, _mark, query_text = uri.partition("?")
         path = path.replace("{Bucket}", "some-bucket").replace("{Key+}", "some/key")
         query = {}
         for item in query_text.split("&") if query_text else []:
-            key, _, value = item.partition("=")
+            key, _equals, value = item.partition("=")
             query[key] = value
         operation = model.operation_model(name)
         for member_name, member in operation.input_shape.members.items():

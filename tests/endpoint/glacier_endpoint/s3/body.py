@@ -96,7 +96,7 @@ class AwsChunkedReader:
             line = self._line()
             if not line:
                 break
-            name, _, value = line.decode("latin-1").partition(":")
+            name, _colon, value = line.decode("latin-1").partition(":")
             self.trailers[name.strip().lower()] = value.strip()
         self.finished = True
         # Whatever follows is not part of the payload; the HTTP layer drains it.
