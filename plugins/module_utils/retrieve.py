@@ -102,6 +102,8 @@ class Retrieve:
             self.fail('wait_timeout: must not be negative, got %d' % p['wait_timeout'])
         if p['poll_interval'] < 1:
             self.fail('poll_interval: must be at least 1 second, got %d' % p['poll_interval'])
+        if catalog.invalid_lock_timeout(p.get('lock_timeout')):
+            self.fail(catalog.invalid_lock_timeout(p['lock_timeout']))
         if p['range_size'] is not None:
             try:
                 plan_range_size(1, 1, p['range_size'])
@@ -123,7 +125,7 @@ class Retrieve:
     def save(self, mutate):
         """Update the catalog, keeping its permissions (``mode`` is the permission of dest in this module)."""
         return catalog.update(self.facts_file, mutate, mode=files.current_mode(self.facts_file),
-                              atomic_move=self.module.atomic_move)
+                              atomic_move=self.module.atomic_move, **catalog.lock_options(self.module))
 
     def resolve(self, data, arn):
         """(name, catalog record or None, archive id) of the archive asked for."""

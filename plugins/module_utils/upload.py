@@ -55,6 +55,8 @@ def _validate(module):
         module.fail_json(msg=str(e))
     if not 1 <= p['concurrency'] <= MAX_CONCURRENCY:
         module.fail_json(msg='concurrency: must be from 1 to %d, got %d' % (MAX_CONCURRENCY, p['concurrency']))
+    if catalog.invalid_lock_timeout(p.get('lock_timeout')):
+        module.fail_json(msg=catalog.invalid_lock_timeout(p['lock_timeout']))
     if p['description'] is not None:
         problem = desc.validate_user_description(p['description'])
         if problem:
@@ -119,7 +121,8 @@ class Upload:
 
     def update_catalog(self, mutate):
         try:
-            return catalog.update(self.facts_file, mutate, mode=self.mode, atomic_move=self.module.atomic_move)
+            return catalog.update(self.facts_file, mutate, mode=self.mode, atomic_move=self.module.atomic_move,
+                                  **catalog.lock_options(self.module))
         except catalog.CatalogError as e:
             self.fail('facts_file: %s' % e)
         return None
@@ -139,6 +142,8 @@ class Upload:
             return self.result
         arn = self.arn = vault['VaultARN']
         self.result['vault_arn'] = arn
+        if not module.check_mode:
+            data = self._lock_name(data)
 
         recorded = catalog.latest(data, arn, self.name)
         strategy = module.params['file_change_strategy']
@@ -201,6 +206,21 @@ class Upload:
             module.warn('src %s changed while it was uploaded; the next run uploads it again' % self.src)
         return self.result
 
+    def _lock_name(self, data):
+        """Wait for any other run uploading this name to this vault, then read the catalog it may have changed.
+
+        Held until the run ends (run_upload), so that two runs never both decide to upload the same name.
+        """
+        try:
+            self.lock = catalog.name_lock(self.facts_file, self.arn, self.name, mode=self.mode,
+                                          **catalog.lock_options(self.module))
+            return catalog.read(self.facts_file)
+        except catalog.LockTimeout as e:
+            self.fail('lock_timeout: %s. Rerun later, or raise lock_timeout to wait longer' % e)
+        except catalog.CatalogError as e:
+            self.fail('facts_file: %s' % e)
+        return data
+
     def _description(self, tree_hash):
         return self.module.params['description'] or desc.encode(self.name, self.st.st_size, self.st.st_mtime, tree_hash)
 
@@ -239,7 +259,12 @@ class Upload:
 
 def run_upload(module):
     started = time.monotonic()
-    result = Upload(module).run()
+    upload = Upload(module)
+    try:
+        result = upload.run()
+    finally:
+        if getattr(upload, 'lock', None):
+            upload.lock.release()
     result.setdefault('stats', {'bytes_sent': 0, 'parts': 0, 'parts_sent': 0,
                                 'seconds': round(time.monotonic() - started, 3), 'mb_per_s': 0.0})
     return result

@@ -44,6 +44,7 @@ options:
     type: raw
     default: '0600'
 extends_documentation_fragment:
+  - coldvault.glacier.catalog_lock
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
@@ -102,6 +103,7 @@ def main():
         keep=dict(type='int', required=True),
         min_age_days=dict(type='int', default=0),
         facts_file=dict(type='path', default='/etc/ansible/facts.d/glacier.fact'),
+        lock_timeout=dict(type='int', default=60),
         mode=dict(type='raw', default='0600'),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)

@@ -112,6 +112,7 @@ options:
       - A new O(dest) is never readable by others before O(mode) is applied.
     type: raw
 extends_documentation_fragment:
+  - coldvault.glacier.catalog_lock
   - ansible.builtin.files
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -267,6 +268,7 @@ def main():
         concurrency=dict(type='int', default=4),
         range_size=dict(type='int'),
         facts_file=dict(type='path', default='/etc/ansible/facts.d/glacier.fact'),
+        lock_timeout=dict(type='int', default=60),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True, add_file_common_args=True,
                               mutually_exclusive=[('archive_id', 'name')], required_one_of=[('archive_id', 'name')],

@@ -93,6 +93,7 @@ options:
       - An archive with a custom description cannot be matched to its name when a lost catalog is rebuilt.
     type: str
 extends_documentation_fragment:
+  - coldvault.glacier.catalog_lock
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
@@ -209,6 +210,7 @@ def main():
         src=dict(type='path', required=True),
         name=dict(type='str'),
         facts_file=dict(type='path', default='/etc/ansible/facts.d/glacier.fact'),
+        lock_timeout=dict(type='int', default=60),
         mode=dict(type='raw', default='0600'),
         part_size=dict(type='int'),
         concurrency=dict(type='int', default=4),
