@@ -609,6 +609,22 @@ def _keep_format1(path):
             pass  # the history holds every record; the backup is a convenience
 
 
+def _remove_leftovers(path):
+    """Remove the temporary facts files of writers that were killed (only a lock holder makes them)."""
+    directory, base = os.path.split(path)
+    pattern = re.compile(r'\A\.%s\.[0-9a-f]{12}\.tmp\Z' % re.escape(base))
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for name in names:
+        if pattern.match(name):
+            try:
+                os.unlink(os.path.join(directory, name))
+            except OSError:
+                pass
+
+
 def _discard_new(store):
     """Remove a history that this update() created and did not commit to (under the catalog lock)."""
     if store.created and store.generation() == 0:
@@ -671,6 +687,7 @@ def update(path, mutate, mode=0o600, atomic_move=None, check_mode=False, lock_ti
         raise CatalogError('cannot write the catalog %s: %s' % (path, exc.strerror or exc))
     lock = _acquire(_catalog_lock(path, mode, lock_timeout, owner), path)
     try:
+        _remove_leftovers(path)
         # Read again under the lock: another task may have written since the caller last looked.
         document = _load(path)
         data, rewrite = _load_catalog(path, document, for_write=True, mode=mode)
