@@ -40,6 +40,8 @@ RECORD_FIELDS = ('archive_id', 'tree_hash', 'size', 'mtime', 'uploaded_at', 'loc
 COUNT_FIELDS = ('versions', 'deleted_versions')
 RESERVED_FIELDS = ('history',) + COUNT_FIELDS
 DEFAULT_LOCK_TIMEOUT = catalog_lock.DEFAULT_TIMEOUT
+# An upload's record waits at least this long for the catalog's lock: giving up would leave a paid archive unrecorded.
+RECORD_LOCK_TIMEOUT = 600
 
 _ARN = re.compile(r'\Aarn:(aws[a-z-]*):glacier:([a-z0-9-]+):([0-9]{12}):vaults/([A-Za-z0-9_.-]{1,255})\Z')
 _BUCKET_ARN = re.compile(r'\Aarn:(aws[a-z-]*):s3:::([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\Z')
@@ -736,7 +738,9 @@ def name_lock(facts_file, arn, name, lock_timeout=None, owner=None, mode=0o600):
 
     Held by an upload from its decision to its record, so that a second run of the same name waits, then finds
     the archive (runs of other names go on in parallel). A hidden file next to the facts file, removed on
-    ``release()``. Raises LockTimeout after ``lock_timeout`` seconds (default DEFAULT_LOCK_TIMEOUT).
+    ``release()``. Raises LockTimeout after ``lock_timeout`` seconds (default DEFAULT_LOCK_TIMEOUT). Returns only
+    once the catalog's own lock could be taken too (it is let go at once), so that an upload never starts while
+    the catalog cannot be written.
     """
     facts_file = os.path.abspath(facts_file)
     directory, base = os.path.split(facts_file)
@@ -750,12 +754,24 @@ def name_lock(facts_file, arn, name, lock_timeout=None, owner=None, mode=0o600):
             os.makedirs(directory, 0o755, exist_ok=True)
     except OSError as exc:
         raise CatalogError('cannot write the catalog %s: %s' % (facts_file, exc.strerror or exc))
-    return _acquire(lock, facts_file)
+    _acquire(lock, facts_file)
+    try:
+        _acquire(_catalog_lock(facts_file, mode, lock_timeout, owner), facts_file).release()
+    except BaseException:
+        lock.release()
+        raise
+    return lock
 
 
-def lock_options(module):
-    """update()'s and name_lock()'s lock arguments from a module: its lock_timeout option and its name."""
-    return {'lock_timeout': module.params.get('lock_timeout'), 'owner': getattr(module, '_name', None)}
+def lock_options(module, record=False):
+    """update()'s and name_lock()'s lock arguments from a module: its lock_timeout option and its name.
+
+    With ``record``, for the write that records an archive just uploaded: at least RECORD_LOCK_TIMEOUT.
+    """
+    timeout = module.params.get('lock_timeout')
+    if record:
+        timeout = max(DEFAULT_LOCK_TIMEOUT if timeout is None else timeout, RECORD_LOCK_TIMEOUT)
+    return {'lock_timeout': timeout, 'owner': getattr(module, '_name', None)}
 
 
 def invalid_lock_timeout(value):

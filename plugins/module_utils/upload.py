@@ -119,10 +119,10 @@ class Upload:
         self.result.update(extra)
         self.module.fail_json(msg=msg, **self.result)
 
-    def update_catalog(self, mutate):
+    def update_catalog(self, mutate, record=False):
         try:
             return catalog.update(self.facts_file, mutate, mode=self.mode, atomic_move=self.module.atomic_move,
-                                  **catalog.lock_options(self.module))
+                                  **catalog.lock_options(self.module, record=record))
         except catalog.CatalogError as e:
             self.fail('facts_file: %s' % e)
         return None
@@ -198,7 +198,7 @@ class Upload:
         def record_it(catalog_data):
             catalog.record_archive(catalog_data, arn, self.name, record)
             catalog.clear_upload(catalog_data, arn, self.name)
-        before, after = self.update_catalog(record_it)
+        before, after = self.update_catalog(record_it, record=True)
         if module._diff:
             self.result['diff'] = {'before': _entry(before, arn, self.name), 'after': _entry(after, arn, self.name)}
         st = os.stat(self.src)

@@ -1,11 +1,11 @@
-"""Fault injection: make the N-th request of an operation fail, hang, drop or corrupt its data."""
+"""Fault injection: make the N-th request of an operation fail, hang, drop, corrupt its data or wait for a release."""
 
 import itertools
 import threading
 
 from .errors import GlacierError
 
-KINDS = ("500", "503", "408", "throttle", "drop", "slow", "corrupt")
+KINDS = ("500", "503", "408", "throttle", "drop", "slow", "corrupt", "hold")
 
 # Status, code, message and type of the error kinds, as AWS sends them.
 ERROR_FAULTS = {
@@ -66,6 +66,7 @@ class FaultInjector:
         self._lock = threading.Lock()
         self._faults = []
         self._ids = itertools.count(1)
+        self._held = []  # [(fault id, operation, threading.Event)] of requests a "hold" fault keeps waiting
 
     def add(self, specs):
         if isinstance(specs, dict):
@@ -94,6 +95,28 @@ class FaultInjector:
     def pending(self):
         with self._lock:
             return [fault.describe() for fault in self._faults]
+
+    def hold(self, fault):
+        """Keep the calling request waiting until release(), or at most ``fault.delay`` seconds."""
+        item = (fault.fault_id, fault.operation, threading.Event())
+        with self._lock:
+            self._held.append(item)
+        try:
+            item[2].wait(fault.delay)
+        finally:
+            with self._lock:
+                self._held.remove(item)
+
+    def held(self):
+        with self._lock:
+            return [{"id": fault_id, "operation": operation} for fault_id, operation, _event in self._held]
+
+    def release(self):
+        """Let every held request go on; returns how many there were."""
+        with self._lock:
+            for _fault_id, _operation, event in self._held:
+                event.set()
+            return len(self._held)
 
     def clear(self):
         with self._lock:

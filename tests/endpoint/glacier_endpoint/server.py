@@ -217,7 +217,9 @@ class GlacierRequestHandler(BaseHTTPRequestHandler):
                 self.flags["drop"] = True
                 return
             raise DropConnection()
-        if fault.kind == "slow":
+        if fault.kind == "hold":
+            self.server.faults.hold(fault)  # then processed as usual
+        elif fault.kind == "slow":
             self.flags["slow"] = fault.delay
         elif fault.kind == "corrupt":
             self.flags["corrupt"] = True

@@ -136,12 +136,12 @@ def test_a_name_lock_serialises_one_name_and_leaves_others_free(tmp_path):
         # Another name, or the same name in another vault: free.
         catalog.name_lock(facts, ARN, '/srv/other', lock_timeout=0).release()
         catalog.name_lock(facts, ARN.replace('us-east-1', 'eu-west-1'), NAME, lock_timeout=0).release()
-        locks = [n for n in os.listdir(str(tmp_path)) if n.endswith('.lock')]
-        assert len(locks) == 1 and locks[0].startswith('.glacier.fact.')  # hidden; never *.fact
+        locks = [n for n in os.listdir(str(tmp_path)) if n.startswith('.')]
+        assert len(locks) == 1 and locks[0].startswith('.glacier.fact.') and locks[0].endswith('.lock')  # never *.fact
         assert json.loads((tmp_path / locks[0]).read_text())['name'] == NAME
     finally:
         first.release()
-    assert os.listdir(str(tmp_path)) == []  # released name locks do not pile up
+    assert os.listdir(str(tmp_path)) == ['glacier.fact.lock']  # released name locks do not pile up
 
 
 def test_a_waiter_gets_the_name_lock_when_the_holder_releases_it(tmp_path):
@@ -166,3 +166,29 @@ def test_a_waiter_gets_the_name_lock_when_the_holder_releases_it(tmp_path):
     finally:
         got['lock'].release()
     catalog.name_lock(facts, ARN, NAME, lock_timeout=0).release()
+
+
+def test_a_name_lock_is_only_given_when_the_catalog_can_be_written(tmp_path):
+    # An upload takes its name lock before it sends anything: it must fail then, not after the upload.
+    facts = str(tmp_path / 'glacier.fact')
+    holder = hold(facts, owner='coldvault.glacier.inventory')
+    try:
+        with pytest.raises(LockTimeout, match='for the catalog %s .*coldvault.glacier.inventory' % facts):
+            catalog.name_lock(facts, ARN, NAME, lock_timeout=0.1)
+    finally:
+        holder.release()
+    assert not [n for n in os.listdir(str(tmp_path)) if n.startswith('.')]  # the name lock was let go
+    os.unlink(facts + '.lock')
+    os.symlink(str(tmp_path / 'victim'), facts + '.lock')
+    with pytest.raises(CatalogError, match='symbolic link'):
+        catalog.name_lock(facts, ARN, NAME)
+    assert not os.path.exists(str(tmp_path / 'victim'))
+
+
+def test_recording_an_uploaded_archive_waits_longer():
+    class Module:
+        params = {'lock_timeout': 5}
+        _name = 'coldvault.glacier.upload'
+    assert catalog.lock_options(Module(), record=True)['lock_timeout'] == catalog.RECORD_LOCK_TIMEOUT
+    Module.params = {'lock_timeout': 3600}
+    assert catalog.lock_options(Module(), record=True)['lock_timeout'] == 3600
