@@ -21,6 +21,7 @@ __metaclass__ = type
 import copy
 import datetime
 import errno
+import functools
 import hashlib
 import json
 import os
@@ -74,6 +75,17 @@ class Catalog(dict):
 
     def __deepcopy__(self, memo):
         return Catalog(copy.deepcopy(dict(self), memo), self.history_store)
+
+
+def _history_errors(function):
+    """An error of the history store (an SQLite error, naming the file) as a CatalogError."""
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except catalog_history.HistoryError as e:
+            raise CatalogError(str(e))
+    return wrapper
 
 
 def _memory_store(catalog_id=None):
@@ -189,18 +201,21 @@ def _refresh(data, arn, name):
     archives[name] = _shown(record, *store.counts(arn, name))
 
 
+@_history_errors
 def history(data, arn, name):
     """Every record of archive ``name``, oldest first (copies); [] if none."""
     kind_of(arn)
     return _store(data).records(arn, name)
 
 
+@_history_errors
 def all_records(data, arn):
     """(name, record) of every record of the target ``arn``, by name, oldest first, deleted ones included."""
     kind_of(arn)
     return _store(data).target_records(arn)
 
 
+@_history_errors
 def latest(data, arn, name, include_deleted=False):
     """The newest record of ``name`` that still exists (a copy), or None.
 
@@ -210,6 +225,7 @@ def latest(data, arn, name, include_deleted=False):
     return _store(data).newest(arn, name, live=not include_deleted)
 
 
+@_history_errors
 def find_archive(data, arn, archive_id):
     """(name, record copy) of the record with id ``archive_id`` (a bucket's: its key), or (None, None)."""
     kind_of(arn)
@@ -227,6 +243,7 @@ def _checked_record(arn, record):
     return field
 
 
+@_history_errors
 def record_archive(data, arn, name, record):
     """Add an uploaded archive as the newest record of ``name``.
 
@@ -243,6 +260,7 @@ def record_archive(data, arn, name, record):
     return True
 
 
+@_history_errors
 def insert_archive(data, arn, name, record):
     """Add ``record`` to the history of ``name`` at its place by uploaded_at (record_archive appends).
 
@@ -259,6 +277,7 @@ def insert_archive(data, arn, name, record):
     return True
 
 
+@_history_errors
 def mark_deleted(data, arn, archive_id, deleted_at=None, name=None):
     """Mark the record with ``archive_id`` deleted (in ``name``, or any name if None).
 
@@ -309,6 +328,7 @@ def clear_upload(data, arn, name, upload_id=None):
     return True
 
 
+@_history_errors
 def expand(data):
     """The whole catalog in one dict, every archive entry with its ``history`` list (the shape of format 1).
 
@@ -539,6 +559,7 @@ def _view(path, document, info, history, store, for_write):
     return Catalog(document, store), False
 
 
+@_history_errors
 def read(path):
     """Load the catalog at ``path``; a missing or empty file is an empty catalog.
 
@@ -654,6 +675,7 @@ def _acquire(lock, path):
         raise CatalogError('cannot lock the catalog %s: %s' % (path, e.strerror or e))
 
 
+@_history_errors
 def update(path, mutate, mode=0o600, atomic_move=None, check_mode=False, lock_timeout=None, owner=None):
     """Apply ``mutate(data)`` to the catalog at ``path`` under an exclusive lock; return (before, after).
 

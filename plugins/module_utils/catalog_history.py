@@ -159,11 +159,11 @@ class HistoryStore:
     def _create(self, catalog_id):
         for statement in _TABLES.split(';'):  # not executescript(): it would commit the caller's transaction
             if statement.strip():
-                self.db.execute(statement)
-        self.db.executemany('INSERT INTO meta (key, value) VALUES (?, ?)', [
-            ('id', catalog_id or os.urandom(16).hex()), ('generation', '0'), ('records', '0'),
-            ('state', _dump({}))])
-        self.db.execute('PRAGMA user_version=%d' % SCHEMA)
+                self._run(statement)
+        for key, value in (('id', catalog_id or os.urandom(16).hex()), ('generation', '0'), ('records', '0'),
+                           ('state', _dump({}))):
+            self._run('INSERT INTO meta (key, value) VALUES (?, ?)', (key, value))
+        self._run('PRAGMA user_version=%d' % SCHEMA)
 
     def close(self):
         try:
@@ -174,33 +174,43 @@ class HistoryStore:
     def copy_to_memory(self):
         """A private in-memory copy (check mode changes it freely)."""
         copy = HistoryStore(sqlite3.connect(':memory:', isolation_level=None))
-        self.db.backup(copy.db)
+        try:
+            self.db.backup(copy.db)
+        except sqlite3.Error as exc:
+            raise HistoryError('the history %s cannot be read: %s' % (self.path, exc))
         return copy
 
     # -- transactions ----------------------------------------------------------------------------------------
 
+    def _run(self, query, args=()):
+        """The rows of ``query``, all fetched: a statement left unfinished would keep SQLite's shared lock."""
+        try:
+            return self.db.execute(query, args).fetchall()
+        except sqlite3.Error as exc:
+            raise HistoryError('the history %s cannot be %s: %s' % (
+                self.path or '(in memory)', 'read' if query.startswith('SELECT') else 'written', exc))
+
     def begin(self):
-        self.db.execute('BEGIN IMMEDIATE')
+        self._run('BEGIN IMMEDIATE')
         self.changed = False
         self._added = 0
 
     def commit(self):
         self._set_meta('records', str(self.count()))
         self._added = 0
-        self.db.execute('COMMIT')
+        self._run('COMMIT')
         self.changed = False
 
     def rollback(self):
         if self.db.in_transaction:
-            self.db.execute('ROLLBACK')
+            self._run('ROLLBACK')
         self.changed = False
         self._added = 0
 
     # -- metadata --------------------------------------------------------------------------------------------
 
     def _one(self, query, args=()):
-        # fetchall: a statement left unfinished would keep SQLite's shared lock and block the next commit.
-        rows = self.db.execute(query, args).fetchall()
+        rows = self._run(query, args)
         return rows[0] if rows else None
 
     def _meta(self, key):
@@ -210,7 +220,7 @@ class HistoryStore:
         return row[0]
 
     def _set_meta(self, key, value):
-        self.db.execute('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)', (key, value))
+        self._run('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)', (key, value))
 
     def catalog_id(self):
         return self._meta('id')
@@ -246,13 +256,13 @@ class HistoryStore:
 
     def records(self, target, name):
         """Every record of ``name`` in ``target``, oldest first."""
-        rows = self.db.execute('SELECT record FROM records WHERE target = ? AND name = ? ORDER BY position, seq',
+        rows = self._run('SELECT record FROM records WHERE target = ? AND name = ? ORDER BY position, seq',
                                (target, name))
         return [self._row(row) for row in rows]
 
     def target_records(self, target):
         """(name, record) of every record of ``target``, by name, oldest first."""
-        rows = self.db.execute('SELECT name, record FROM records WHERE target = ? ORDER BY name, position, seq',
+        rows = self._run('SELECT name, record FROM records WHERE target = ? ORDER BY name, position, seq',
                                (target,))
         return [(row[0], json.loads(row[1])) for row in rows]
 
@@ -282,7 +292,7 @@ class HistoryStore:
         return (row[0], row[1], json.loads(row[2])) if row else None
 
     def _insert(self, target, name, position, record, id_field):
-        self.db.execute('INSERT INTO records (target, name, position, id, uploaded_at, deleted_at, record) '
+        self._run('INSERT INTO records (target, name, position, id, uploaded_at, deleted_at, record) '
                         'VALUES (?, ?, ?, ?, ?, ?, ?)',
                         (target, name, position, _text(record.get(id_field)), _text(record.get('uploaded_at')),
                          _deleted(record), _dump(record)))
@@ -307,14 +317,14 @@ class HistoryStore:
         else:
             first = self._one('SELECT MIN(position) FROM records WHERE target = ? AND name = ?', (target, name))[0]
             position = 0 if first is None else first
-        self.db.execute('UPDATE records SET position = position + 1 WHERE target = ? AND name = ? AND position >= ?',
+        self._run('UPDATE records SET position = position + 1 WHERE target = ? AND name = ? AND position >= ?',
                         (target, name, position))
         self._insert(target, name, position, record, id_field)
         return None
 
     def set_deleted(self, seq, record, deleted_at):
         record = dict(record, deleted_at=deleted_at)
-        self.db.execute('UPDATE records SET deleted_at = ?, record = ? WHERE seq = ?', (deleted_at, _dump(record), seq))
+        self._run('UPDATE records SET deleted_at = ?, record = ? WHERE seq = ?', (deleted_at, _dump(record), seq))
         self.changed = True
 
     # -- whole catalog ---------------------------------------------------------------------------------------
@@ -326,7 +336,7 @@ class HistoryStore:
         """
         summary = {}
         chosen = {}
-        rows = self.db.execute('SELECT target, name, seq, deleted_at FROM records ORDER BY target, name, position, seq')
+        rows = self._run('SELECT target, name, seq, deleted_at FROM records ORDER BY target, name, position, seq')
         for target, name, seq, deleted_at in rows:
             key = (target, name)
             item = summary.get(key)
@@ -344,7 +354,7 @@ class HistoryStore:
         wanted = sorted(chosen)
         for start in range(0, len(wanted), 500):
             batch = wanted[start:start + 500]
-            rows = self.db.execute('SELECT seq, record FROM records WHERE seq IN (%s)' % ','.join('?' * len(batch)), batch)
+            rows = self._run('SELECT seq, record FROM records WHERE seq IN (%s)' % ','.join('?' * len(batch)), batch)
             for seq, text in rows:
                 target, name, total, deleted = chosen[seq]
                 result.setdefault(target, {})[name] = (json.loads(text), total, deleted)

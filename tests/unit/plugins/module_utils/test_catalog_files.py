@@ -364,3 +364,17 @@ def test_a_catalog_with_a_malformed_buckets_section_is_left_untouched(tmp_path):
     path.write_text(json.dumps({'format': catalog.FORMAT, 'vaults': {}, 'buckets': []}))
     with pytest.raises(CatalogError, match='"buckets" must be an object'):
         catalog.read(str(path))
+
+
+def test_a_damaged_history_gives_a_catalog_error_naming_it(tmp_path):
+    path = str(tmp_path / 'glacier.fact')
+    for index in range(200):  # enough records for pages beyond the first
+        catalog.update(path, add('id%d' % index, name='/n%d' % (index % 7)))
+    history = tmp_path / 'glacier.history.sqlite'
+    raw = bytearray(history.read_bytes())
+    raw[4096:] = b'\xff' * (len(raw) - 4096)  # every page but the first: the schema is readable, the rest is not
+    history.write_bytes(bytes(raw))
+    with pytest.raises(CatalogError, match='the history %s' % history):
+        catalog.history(catalog.read(path), ARN, '/n1')
+    with pytest.raises(CatalogError, match='the history %s' % history):
+        catalog.update(path, add('more'))
