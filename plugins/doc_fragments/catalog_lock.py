@@ -8,8 +8,8 @@ class ModuleDocFragment(object):
 options:
   lock_timeout:
     description:
-      - Seconds to wait for a lock that another run on this host holds on the catalog O(facts_file): the catalog's
-        own lock, held for the moment of each write, and, for M(coldvault.glacier.upload), the lock of an
+      - Seconds to wait for a lock that another run on this host holds on the catalog O(facts_file). That is the
+        catalog's own lock, held for the moment of each write, and, for M(coldvault.glacier.upload), the lock of an
         O(coldvault.glacier.upload#module:name) that another run is uploading to the same vault.
       - When the time is up the task fails, naming the facts file and who holds the lock (process id, host, module
         and since when), and changes nothing.

@@ -569,6 +569,7 @@ def read(path):
     """
     return _load_catalog(path, _load(path))[0]
 
+
 def _write(path, data, mode, atomic_move):
     directory, base = os.path.split(path)
     payload = (json.dumps(data, indent=2, sort_keys=True) + '\n').encode('utf-8')

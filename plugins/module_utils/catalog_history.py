@@ -257,13 +257,13 @@ class HistoryStore:
     def records(self, target, name):
         """Every record of ``name`` in ``target``, oldest first."""
         rows = self._run('SELECT record FROM records WHERE target = ? AND name = ? ORDER BY position, seq',
-                               (target, name))
+                         (target, name))
         return [self._row(row) for row in rows]
 
     def target_records(self, target):
         """(name, record) of every record of ``target``, by name, oldest first."""
         rows = self._run('SELECT name, record FROM records WHERE target = ? ORDER BY name, position, seq',
-                               (target,))
+                         (target,))
         return [(row[0], json.loads(row[1])) for row in rows]
 
     def newest(self, target, name, live=True):
@@ -293,9 +293,9 @@ class HistoryStore:
 
     def _insert(self, target, name, position, record, id_field):
         self._run('INSERT INTO records (target, name, position, id, uploaded_at, deleted_at, record) '
-                        'VALUES (?, ?, ?, ?, ?, ?, ?)',
-                        (target, name, position, _text(record.get(id_field)), _text(record.get('uploaded_at')),
-                         _deleted(record), _dump(record)))
+                  'VALUES (?, ?, ?, ?, ?, ?, ?)',
+                  (target, name, position, _text(record.get(id_field)), _text(record.get('uploaded_at')),
+                   _deleted(record), _dump(record)))
         self._added += 1
         self.changed = True
 
@@ -318,7 +318,7 @@ class HistoryStore:
             first = self._one('SELECT MIN(position) FROM records WHERE target = ? AND name = ?', (target, name))[0]
             position = 0 if first is None else first
         self._run('UPDATE records SET position = position + 1 WHERE target = ? AND name = ? AND position >= ?',
-                        (target, name, position))
+                  (target, name, position))
         self._insert(target, name, position, record, id_field)
         return None
 

@@ -40,7 +40,7 @@ options:
     type: bool
     default: false
 notes:
-  - Supports check mode. Not part of the collection's action groups, whose O(module_defaults) usually carry AWS
+  - Supports check mode. Not part of the collection's action groups, whose C(module_defaults) usually carry AWS
     options that this module does not take.
 """
 

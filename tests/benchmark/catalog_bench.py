@@ -57,9 +57,9 @@ def format1_file(path, names, versions, keep):
         for old in history[:-keep]:
             old['deleted_at'] = old['uploaded_at']  # pruned: the record stays, deleted
         archives[name] = dict(history[-1], history=history)
-    document = {'format': 1, 'buckets': {}, 'vaults': {ARN: {'vault': VAULT, 'region': 'us-east-1',
-                                                              'account': '123456789012', 'archives': archives,
-                                                              'uploads': {}, 'jobs': {}}}}
+    target = {'vault': VAULT, 'region': 'us-east-1', 'account': '123456789012', 'archives': archives,
+              'uploads': {}, 'jobs': {}}
+    document = {'format': 1, 'buckets': {}, 'vaults': {ARN: target}}
     with open(path, 'w', encoding='utf-8') as fileobj:
         fileobj.write(json.dumps(document, indent=2, sort_keys=True) + '\n')
 

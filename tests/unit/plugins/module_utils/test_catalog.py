@@ -259,5 +259,3 @@ def test_bucket_entry_takes_its_region_from_the_caller():
 def test_bad_bucket_arns_are_refused(bad):
     with pytest.raises(ValueError):
         catalog.kind_of(bad)
-
-

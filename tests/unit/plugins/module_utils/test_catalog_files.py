@@ -64,8 +64,9 @@ CORRUPT = [
     ('"history" must be an object', b'{"format": 2, "history": [], "vaults": {}}'),
     ('"history" must be an object', b'{"format": 2, "history": {"generation": "1"}, "vaults": {}}'),
     # The facts file says its history holds records, and the history is not there: never start an empty one.
-    ('history %s is missing', b'{"format": 2, "history": {"file": "glacier.history.sqlite", "id": "x", '
-                               b'"generation": 3, "records": 5}, "vaults": {}}'),
+    ('history %s is missing',
+     b'{"format": 2, "history": {"file": "glacier.history.sqlite", "id": "x", "generation": 3, "records": 5}, '
+     b'"vaults": {}}'),
 ]
 
 
