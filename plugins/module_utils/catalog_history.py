@@ -39,8 +39,8 @@ CREATE TABLE records (
     deleted_at TEXT,
     record TEXT NOT NULL
 );
-CREATE INDEX records_by_name ON records (target, name, position);
-CREATE INDEX records_by_id ON records (target, id);
+CREATE INDEX records_by_name ON records (target, name, position, deleted_at);
+CREATE INDEX records_by_id ON records (target, id, name, position);
 """
 
 
@@ -309,14 +309,25 @@ class HistoryStore:
         when = _text(record.get('uploaded_at'))
         if when is None:
             return self.append(target, name, record, id_field)
-        # The records uploaded later than ``record`` at the end of the history move up by one; it takes their place.
-        row = self._one('SELECT MAX(position) FROM records WHERE target = ? AND name = ? AND '
-                        '(uploaded_at IS NULL OR uploaded_at <= ?)', (target, name, when))
-        if row[0] is not None:
-            position = row[0] + 1
-        else:
-            first = self._one('SELECT MIN(position) FROM records WHERE target = ? AND name = ?', (target, name))[0]
-            position = 0 if first is None else first
+        # Walk back from the newest record over those uploaded later than ``record`` (usually none: a rebuild adds
+        # the oldest first); they move up by one and it takes their place. The cost is the records walked over.
+        position = None
+        offset = 0
+        while True:
+            rows = self._run('SELECT position, uploaded_at FROM records WHERE target = ? AND name = ? '
+                             'ORDER BY position DESC LIMIT 256 OFFSET ?', (target, name, offset))
+            for row_position, uploaded_at in rows:
+                if uploaded_at is None or uploaded_at <= when:
+                    break
+                position = row_position
+            else:
+                if len(rows) == 256:
+                    offset += 256
+                    continue
+                break
+            break
+        if position is None:
+            return self.append(target, name, record, id_field)
         self._run('UPDATE records SET position = position + 1 WHERE target = ? AND name = ? AND position >= ?',
                   (target, name, position))
         self._insert(target, name, position, record, id_field)

@@ -167,6 +167,23 @@ def test_insert_archive_places_by_upload_time():
     assert data['vaults'][ARN]['archives']['/n2']['archive_id'] == 'new'
 
 
+def test_insert_archive_walks_back_over_many_newer_records():
+    data = catalog.empty()
+    for index in range(300):  # more than one chunk of the walk
+        catalog.record_archive(data, ARN, NAME, rec('n%03d' % index, uploaded_at='2025-02-01T00:00:%02dZ' % (index % 60)))
+    catalog.record_archive(data, ARN, NAME, rec('undated', uploaded_at=None))
+    catalog.record_archive(data, ARN, NAME, rec('late', uploaded_at='2025-03-01T00:00:00Z'))
+    assert catalog.insert_archive(data, ARN, NAME, rec('old', uploaded_at='2025-01-01T00:00:00Z'))
+    ids = [r['archive_id'] for r in catalog.history(data, ARN, NAME)]
+    # It stops at the undated record (its age is unknown): right after it, before the one uploaded later.
+    assert ids[-3:] == ['undated', 'old', 'late'] and len(ids) == 303
+    for index in range(300):
+        catalog.record_archive(data, ARN, '/all-newer', rec('m%03d' % index, uploaded_at='2025-02-01T00:00:00Z'))
+    assert catalog.insert_archive(data, ARN, '/all-newer', rec('first', uploaded_at='2025-01-01T00:00:00Z'))
+    ids = [r['archive_id'] for r in catalog.history(data, ARN, '/all-newer')]
+    assert ids[:2] == ['first', 'm000'] and ids[-1] == 'm299' and len(ids) == 301
+
+
 def test_all_records_and_expand():
     data = catalog.empty()
     catalog.record_archive(data, ARN, '/b', rec('id1'))
