@@ -21,7 +21,7 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_NOCOLOR := 1
 export NO_COLOR := 1
 
-.PHONY: help venv tree sanity lint units endpoint-tests integration changelog-lint package test demo bench endpoint-start endpoint-stop clean
+.PHONY: help venv tree sanity lint units endpoint-tests integration changelog-lint package test demo bench bench-catalog endpoint-start endpoint-stop clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -95,6 +95,12 @@ $(VENV)/.bench-installed: tests/benchmark/requirements.txt $(VENV)/.installed
 bench: tree $(VENV)/.bench-installed
 	cd $(COLL) && PYTHONPATH=$(BUILD) ANSIBLE_COLLECTIONS_PATH=$(BUILD) python tests/benchmark/transfer_bench.py \
 	  --workdir $(BENCH_DIR) --json $(BENCH_DIR)/results.json --chart $(BENCH_DIR)/benchmark.svg $(BENCH_ARGS)
+
+# Fact gathering and an upload's record with a 100k-record history (docs/benchmark.md, "The catalog"; ~5 minutes).
+CATALOG_BENCH_DIR ?= /tmp/coldvault-glacier-bench-catalog
+bench-catalog: tree
+	cd $(COLL) && PYTHONPATH=$(BUILD) ANSIBLE_COLLECTIONS_PATH=$(BUILD) python tests/benchmark/catalog_bench.py \
+	  --workdir $(CATALOG_BENCH_DIR) --json $(CATALOG_BENCH_DIR).json $(BENCH_ARGS)
 
 demo: tree
 	$(MAKE) --no-print-directory endpoint-start

@@ -14,8 +14,8 @@ DEFAULT_FACTS_FILE = '/etc/ansible/facts.d/glacier.fact'
 
 
 def catalog(with_mode=False):
-    """facts_file, and facts_file_mode (with ``mode`` as its deprecated alias) for modules that write the catalog."""
-    spec = {'facts_file': dict(type='path', default=DEFAULT_FACTS_FILE)}
+    """facts_file and lock_timeout, and facts_file_mode (``mode`` its deprecated alias) for modules that set it."""
+    spec = {'facts_file': dict(type='path', default=DEFAULT_FACTS_FILE), 'lock_timeout': dict(type='int', default=60)}
     if with_mode:
         spec['facts_file_mode'] = dict(type='raw', default='0600', aliases=['mode'], deprecated_aliases=[
             dict(name='mode', version='0.3.0', collection_name='coldvault.glacier')])

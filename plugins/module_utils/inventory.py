@@ -84,11 +84,8 @@ def parse_inventory(raw):
 
 
 def _catalog_records(data, arn):
-    """(name, record) of every record the catalog holds for the vault, deleted ones included."""
-    vault = catalog.get_entry(data, arn) or {}
-    for name, entry in sorted((vault.get('archives') or {}).items()):
-        for record in entry.get('history', []):
-            yield name, record
+    """(name, record) of every record the catalog's history holds for the vault, deleted ones included."""
+    return catalog.all_records(data, arn)
 
 
 def reconcile(data, arn, inventory):
@@ -159,27 +156,12 @@ def plan_rebuild(data, arn, missing_in_catalog):
 
 
 def insert_record(data, arn, name, record):
-    """Add ``record`` to the history of ``name`` at its place by uploaded_at (catalog.record_archive appends).
+    """Add ``record`` to the history of ``name`` at its place by uploaded_at (catalog.insert_archive).
 
     An archive id already in the history changes nothing. The entry's top-level fields follow the newest
     record still in the vault, as catalog.record_archive keeps them.
     """
-    history = catalog.history(data, arn, name)
-    if any(old.get('archive_id') == record.get('archive_id') for old in history):
-        return False
-    index = len(history)
-    when = record.get('uploaded_at')
-    while when and index > 0 and isinstance(history[index - 1].get('uploaded_at'), str) \
-            and history[index - 1]['uploaded_at'] > when:
-        index -= 1
-    if index == len(history):
-        return catalog.record_archive(data, arn, name, record)
-    # Recorded again in the new order: record_archive keeps the top-level fields on the newest live record.
-    history.insert(index, record)
-    del catalog.get_entry(data, arn)['archives'][name]
-    for each in history:
-        catalog.record_archive(data, arn, name, each)
-    return True
+    return catalog.insert_archive(data, arn, name, record)
 
 
 def rebuild(data, arn, inventory):
@@ -207,6 +189,8 @@ class Inventory:
         problem = arguments.validate_wait(p)
         if problem:
             self.fail(problem)
+        if catalog.invalid_lock_timeout(p.get('lock_timeout')):
+            self.fail(catalog.invalid_lock_timeout(p['lock_timeout']))
         self.mode = arguments.facts_file_mode(self.module)
         if os.path.isdir(p['facts_file']):
             self.fail('facts_file: %s is a directory' % p['facts_file'])
@@ -216,7 +200,8 @@ class Inventory:
         self.module.fail_json(msg=msg, **self.result)
 
     def save(self, mutate):
-        return catalog.update(self.p['facts_file'], mutate, mode=self.mode, atomic_move=self.module.atomic_move)
+        return catalog.update(self.p['facts_file'], mutate, mode=self.mode, atomic_move=self.module.atomic_move,
+                              **catalog.lock_options(self.module))
 
     def _aws(self, what, call, *args):
         try:

@@ -51,6 +51,8 @@ def run_prune(module):
         module.fail_json(msg='keep: must be at least 1 (the latest archive of a name is never deleted), got %d' % p['keep'])
     if p['min_age_days'] < 0:
         module.fail_json(msg='min_age_days: must not be negative, got %d' % p['min_age_days'])
+    if catalog.invalid_lock_timeout(p.get('lock_timeout')):
+        module.fail_json(msg=catalog.invalid_lock_timeout(p['lock_timeout']))
     mode = arguments.facts_file_mode(module)
     result = {'changed': False, 'vault': p['vault'], 'name': p['name'], 'deleted': [], 'kept': []}
     try:
@@ -86,7 +88,7 @@ def run_prune(module):
         # One catalog update per archive: an interrupted run never forgets what it already deleted.
         try:
             catalog.update(p['facts_file'], lambda d, aid=record['archive_id']: catalog.mark_deleted(d, arn, aid, name=p['name']),
-                           mode=mode, atomic_move=module.atomic_move)
+                           mode=mode, atomic_move=module.atomic_move, **catalog.lock_options(module))
         except catalog.CatalogError as e:
             module.fail_json(msg='facts_file: %s (archive %s was deleted from the vault)' % (e, record['archive_id']), **result)
     return result

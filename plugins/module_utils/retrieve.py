@@ -107,6 +107,8 @@ class Retrieve:
         problem = arguments.validate_wait(p)
         if problem:
             self.fail(problem)
+        if catalog.invalid_lock_timeout(p.get('lock_timeout')):
+            self.fail(catalog.invalid_lock_timeout(p['lock_timeout']))
         if p['range_size'] is not None:
             try:
                 plan_range_size(1, 1, p['range_size'])
@@ -128,7 +130,7 @@ class Retrieve:
     def save(self, mutate):
         """Update the catalog, keeping its permissions (``mode`` is the permission of dest in this module)."""
         return catalog.update(self.facts_file, mutate, mode=files.current_mode(self.facts_file),
-                              atomic_move=self.module.atomic_move)
+                              atomic_move=self.module.atomic_move, **catalog.lock_options(self.module))
 
     def resolve(self, data, arn):
         """(name, catalog record or None, archive id) of the archive asked for."""

@@ -118,6 +118,12 @@ class Control:
     def clear_faults(self):
         return self.call("DELETE", "faults")
 
+    def held(self):
+        return self.call("GET", "faults")["held"]
+
+    def release(self):
+        return self.call("POST", "release", {})
+
     def network(self, **settings):
         return self.call("POST", "network", settings)
 

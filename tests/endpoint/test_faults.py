@@ -1,6 +1,7 @@
 """The control API: faults of every kind, WAN shaping, counters and upload expiry."""
 
 import os
+import threading
 import time
 
 import pytest
@@ -103,6 +104,27 @@ def test_slow(endpoint, control, vault):
     control.add_fault("DescribeVault", "slow", delay=2.0)
     with pytest.raises(ReadTimeoutError):
         make_client(endpoint, attempts=1, read_timeout=0.5).describe_vault(vaultName=vault)
+
+
+def test_hold_until_released(endpoint, control, glacier, vault):
+    control.add_fault("UploadArchive", "hold", delay=120)
+    done = {}
+
+    def upload():
+        done["reply"] = glacier.upload_archive(vaultName=vault, body=b"held")
+
+    thread = threading.Thread(target=upload)
+    thread.start()
+    while not control.held():  # a condition, not a time: the request has arrived and waits
+        time.sleep(0.01)
+    assert control.held() == [{"id": 1, "operation": "UploadArchive"}]
+    # Meanwhile other requests go through; the held request was processed (its archive exists), its reply waits.
+    assert glacier.describe_vault(vaultName=vault)["NumberOfArchives"] == 1
+    assert control.counters()["faults"]["hold"] == 1 and "reply" not in done
+    assert control.release() == {"released": 1}
+    thread.join(60)
+    assert done["reply"]["archiveId"] and control.held() == []
+    assert control.release() == {"released": 0}
 
 
 def test_bad_fault_specs(control):

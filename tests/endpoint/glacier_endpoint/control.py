@@ -41,7 +41,7 @@ def reset_counters(handler, _body):
 
 
 def list_faults(handler, _body):
-    return {"faults": handler.server.faults.pending()}
+    return {"faults": handler.server.faults.pending(), "held": handler.server.faults.held()}
 
 
 def add_faults(handler, body):
@@ -170,6 +170,7 @@ ACTIONS = {
     ("GET", "faults"): list_faults,
     ("POST", "faults"): add_faults,
     ("DELETE", "faults"): clear_faults,
+    ("POST", "release"): release_faults,  # the older name
     ("GET", "network"): get_network,
     ("POST", "network"): set_network,
     ("POST", "expire-upload"): expire_upload,

@@ -1,4 +1,4 @@
-"""Fault injection: make the N-th request of an operation fail, hang, drop or corrupt its data."""
+"""Fault injection: make the N-th request of an operation fail, hang, drop, corrupt its data or wait for a release."""
 
 import itertools
 import threading
@@ -87,6 +87,7 @@ class FaultInjector:
         self._faults = []
         self._holding = []
         self._ids = itertools.count(1)
+        self._held = []  # [(fault id, operation)] of replies a "hold" fault keeps waiting
 
     def add(self, specs):
         if isinstance(specs, dict):
@@ -127,6 +128,22 @@ class FaultInjector:
         for fault in holding:
             fault.released.set()
         return len(holding)
+
+    def waiting(self, fault, operation):
+        """Note a reply that ``fault`` keeps waiting (listed by held()) until the fault is released."""
+        item = (fault.fault_id, operation)
+        with self._lock:
+            self._held.append(item)
+        try:
+            fault.released.wait()
+        finally:
+            with self._lock:
+                self._held.remove(item)
+
+    def held(self):
+        """The replies that hold faults keep waiting now: a test's condition that a request has arrived."""
+        with self._lock:
+            return [{"id": fault_id, "operation": operation} for fault_id, operation in self._held]
 
     def clear(self):
         with self._lock:

@@ -246,7 +246,7 @@ class GlacierRequestHandler(BaseHTTPRequestHandler):
         if fault.kind == "slow":
             self.flags["slow"] = fault.delay
         elif fault.kind == "hold":
-            self.flags["hold"] = fault.released
+            self.flags["hold"] = fault
         elif fault.kind == "corrupt":
             self.flags["corrupt"] = True
 
@@ -304,7 +304,7 @@ class GlacierRequestHandler(BaseHTTPRequestHandler):
             time.sleep(delay)
         held = self.flags.pop("hold", None)
         if held is not None:
-            held.wait()
+            self.server.faults.waiting(held, self.operation)
         self.send_response(status)
         if self.service == "s3":
             self.send_header("x-amz-request-id", self.request_id)
