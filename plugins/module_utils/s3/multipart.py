@@ -9,6 +9,9 @@ hash (parts are a power of two MiB, so the object's tree hash is combined from t
 off (see api.client), so SigV4 reads nothing either. Parts up to ``BUFFER_LIMIT`` are sent from that read,
 bigger ones streamed from disk: memory is bounded by the thread count, not by the part size.
 
+Parts are hashed ahead: twice ``concurrency`` workers hash, at most ``concurrency`` of them send at once, so a
+connection never waits for the CPU to hash its next part (on a WAN that wait is what keeps a link below its cap).
+
 A multipart object's checksum is S3's COMPOSITE SHA-256: the SHA-256 of the parts' binary SHA-256s, shown as
 ``<base64>-<parts>``; it is computed here too and compared with what S3 reports. Every write is conditional
 (``If-None-Match: *``) on a key no earlier run used, so nothing is ever overwritten.
@@ -18,6 +21,7 @@ import base64
 import binascii
 import hashlib
 import os
+import threading
 import time
 
 try:
@@ -165,6 +169,8 @@ class S3Transfer:
         self.attempts = Attempts(PART_ATTEMPTS, damaged=_damaged, fatal=(UploadGone, KeyTaken), sleep=sleep)
         self._parts = None
         self._part_sha256s = None
+        # At most ``concurrency`` requests with a body at once; the other workers hash the next parts meanwhile.
+        self._sending = threading.BoundedSemaphore(max(1, concurrency))
 
     def _archive(self, reply, tree_hash_hex, expected_checksum, description):
         """What the catalog records of the object a reply (PutObject, CompleteMultipartUpload, HeadObject) names."""
@@ -314,21 +320,22 @@ class S3Transfer:
                 etag = self._upload_part(upload_id, number, offset, digest, checksum, stop)
             parts[index] = {'PartNumber': number, 'ETag': etag, 'ChecksumSHA256': checksum}
 
-        run_parallel(work, ranges, self.concurrency, 's3-part')
+        run_parallel(work, ranges, 2 * self.concurrency, 's3-part')
         self._parts = parts
         self._part_sha256s = shas
         return tree_hash(trees).hex(), len(kept)
 
     def _upload_part(self, upload_id, number, offset, digest, checksum, stop):
         def once():
-            body = digest.data if digest.data is not None else FileSlice(self.path, offset, digest.length)
-            try:
-                reply = self.client.upload_part(
-                    Bucket=self.bucket, Key=self.key, UploadId=upload_id, PartNumber=number, Body=body,
-                    ContentLength=digest.length, ChecksumAlgorithm=ALGORITHM, ChecksumSHA256=checksum)
-            finally:
-                if isinstance(body, FileSlice):
-                    body.close()
+            with self._sending:
+                body = digest.data if digest.data is not None else FileSlice(self.path, offset, digest.length)
+                try:
+                    reply = self.client.upload_part(
+                        Bucket=self.bucket, Key=self.key, UploadId=upload_id, PartNumber=number, Body=body,
+                        ContentLength=digest.length, ChecksumAlgorithm=ALGORITHM, ChecksumSHA256=checksum)
+                finally:
+                    if isinstance(body, FileSlice):
+                        body.close()
             if reply.get('ChecksumSHA256') and reply['ChecksumSHA256'] != checksum:
                 raise TransferError('checksum mismatch for part %d: computed %s locally, S3 has %s'
                                     % (number, checksum, reply['ChecksumSHA256']))

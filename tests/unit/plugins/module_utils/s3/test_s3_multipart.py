@@ -248,3 +248,46 @@ def test_adopt_recognises_an_object_completed_by_an_earlier_run_and_only_that(fa
     assert transfer(fake_s3, other_path, len(other)).adopt() is None
     fake_s3.objects.clear()
     assert transfer(fake_s3, path, len(data)).adopt() is None
+
+
+def test_parts_are_hashed_ahead_while_at_most_concurrency_parts_are_sent(fake_s3, make_file, monkeypatch):
+    """While two sends hang, the next two parts get hashed; no third request with a body starts."""
+    import threading  # pylint: disable=import-outside-toplevel
+    path, data = make_file(6 * MIB)
+    hashed, lock, release = [], threading.Lock(), threading.Event()
+    in_flight = {'now': 0, 'max': 0}
+    real_hash, real_upload_part = multipart.hash_range, fake_s3.upload_part
+
+    def counting_hash(*args):
+        with lock:
+            hashed.append(args[1])
+        return real_hash(*args)
+
+    def slow_upload_part(**kwargs):
+        with lock:
+            in_flight['now'] += 1
+            in_flight['max'] = max(in_flight['max'], in_flight['now'])
+        release.wait(10)
+        try:
+            return real_upload_part(**kwargs)
+        finally:
+            with lock:
+                in_flight['now'] -= 1
+    monkeypatch.setattr(multipart, 'hash_range', counting_hash)
+    fake_s3.upload_part = slow_upload_part
+    t = transfer(fake_s3, path, len(data), concurrency=2)
+    upload_id = t.initiate('d')
+    worker = threading.Thread(target=lambda: t.upload_parts(upload_id))
+    worker.start()
+    for dummy in range(1000):
+        with lock:
+            if len(hashed) == 4 and in_flight['now'] == 2:
+                break
+        threading.Event().wait(0.01)
+    with lock:
+        assert (len(hashed), in_flight['now']) == (4, 2)  # two parts sending, two more hashed and waiting
+    release.set()
+    worker.join(10)
+    assert in_flight['max'] == 2 and len(hashed) == 6
+    tree, dummy = t.upload_parts(upload_id, t.list_parts(upload_id))  # every part now kept
+    assert t.complete(upload_id, tree)['tree_hash'] == botocore_tree_hash(data)
