@@ -327,23 +327,25 @@ class S3Transfer:
 
     def _upload_part(self, upload_id, number, offset, digest, checksum, stop):
         def once():
-            with self._sending:
-                body = digest.data if digest.data is not None else FileSlice(self.path, offset, digest.length)
-                try:
-                    reply = self.client.upload_part(
-                        Bucket=self.bucket, Key=self.key, UploadId=upload_id, PartNumber=number, Body=body,
-                        ContentLength=digest.length, ChecksumAlgorithm=ALGORITHM, ChecksumSHA256=checksum)
-                finally:
-                    if isinstance(body, FileSlice):
-                        body.close()
+            body = digest.data if digest.data is not None else FileSlice(self.path, offset, digest.length)
+            try:
+                reply = self.client.upload_part(
+                    Bucket=self.bucket, Key=self.key, UploadId=upload_id, PartNumber=number, Body=body,
+                    ContentLength=digest.length, ChecksumAlgorithm=ALGORITHM, ChecksumSHA256=checksum)
+            finally:
+                if isinstance(body, FileSlice):
+                    body.close()
             if reply.get('ChecksumSHA256') and reply['ChecksumSHA256'] != checksum:
                 raise TransferError('checksum mismatch for part %d: computed %s locally, S3 has %s'
                                     % (number, checksum, reply['ChecksumSHA256']))
             self.stats.sent(digest.length)
             return reply['ETag']
         try:
-            return self.attempts.run('uploading part %d of s3://%s/%s' % (number, self.bucket, self.key), once, stop,
-                                     fatal_if=lambda e: _is_no_such_upload(e) or _not_worth_retrying(e))
+            # The slot is held through the part's attempts, as a vault upload's worker is: "concurrency" parts
+            # in flight at most, retries included.
+            with self._sending:
+                return self.attempts.run('uploading part %d of s3://%s/%s' % (number, self.bucket, self.key), once, stop,
+                                         fatal_if=lambda e: _is_no_such_upload(e) or _not_worth_retrying(e))
         except botocore.exceptions.ClientError as e:
             if _is_no_such_upload(e):
                 raise UploadGone('upload %s of s3://%s/%s is no longer known to S3' % (upload_id, self.bucket, self.key)) from e

@@ -4,7 +4,10 @@
 """What an independent client (boto3, not the collection) finds in the local endpoint's S3, for the tests.
 
 s3_check.py URL ping
-s3_check.py URL bucket NAME REGION [--versioned]     create a bucket (idempotent); prints created or exists
+s3_check.py URL bucket NAME REGION [--versioned] [--object-lock]
+                                                     create a bucket (idempotent); prints created or exists;
+                                                     --object-lock: versioned, with a default GOVERNANCE
+                                                     retention of 1 day
 s3_check.py URL object BUCKET KEY SRC                JSON: the object's fields, its bytes compared with SRC
 s3_check.py URL list BUCKET PREFIX                   JSON: keys, versions and multipart uploads under PREFIX
 """
@@ -78,6 +81,7 @@ def check_object(url, bucket, key, src):
         'exists': True, 'storage_class': storage_class, 'metadata': head.get('Metadata', {}),
         'checksum': head.get('ChecksumSHA256'), 'checksum_type': head.get('ChecksumType'), 'size': head['ContentLength'],
         'version_id': head.get('VersionId'), 'etag': head['ETag'], 'parts_count': parts_count, 'part_size': part_size,
+        'lock_mode': head.get('ObjectLockMode'),
         'content_equal': data == local, 'tree_hash': calculate_tree_hash(io.BytesIO(data)),
         'expected_checksum': expected_checksum(src, parts_count, part_size),
     }
@@ -95,9 +99,11 @@ def listing(url, bucket, prefix):
     return {'keys': keys, 'versions': versions, 'uploads': uploads}
 
 
-def create_bucket(url, bucket, region, versioned):
+def create_bucket(url, bucket, region, versioned, object_lock):
     s3 = client(url, region)
     kwargs = {} if region == 'us-east-1' else {'CreateBucketConfiguration': {'LocationConstraint': region}}
+    if object_lock:
+        kwargs['ObjectLockEnabledForBucket'] = True
     try:
         s3.create_bucket(Bucket=bucket, **kwargs)
         outcome = 'created'
@@ -105,8 +111,11 @@ def create_bucket(url, bucket, region, versioned):
         if e.response['Error']['Code'] != 'BucketAlreadyOwnedByYou':
             raise
         outcome = 'exists'
-    if versioned:
+    if versioned and not object_lock:
         s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={'Status': 'Enabled'})
+    if object_lock:
+        s3.put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration={
+            'ObjectLockEnabled': 'Enabled', 'Rule': {'DefaultRetention': {'Mode': 'GOVERNANCE', 'Days': 1}}})
     return outcome
 
 
@@ -115,7 +124,7 @@ def main(argv):
     if command == 'ping':
         client(url).list_buckets()
     elif command == 'bucket':
-        print(create_bucket(url, args[0], args[1], '--versioned' in args[2:]))
+        print(create_bucket(url, args[0], args[1], '--versioned' in args[2:], '--object-lock' in args[2:]))
     elif command == 'object':
         print(json.dumps(check_object(url, *args)))
     elif command == 'list':
