@@ -5,7 +5,9 @@
 
 The job id is recorded in the catalog the moment the job starts (glacier/jobs.py), so a rerun after ``wait: false``, a
 timeout or a failed download continues with the same job. The download is verified range by range and as a whole
-(glacier/job_output.py) and lands at ``dest`` in one rename.
+(glacier/job_output.py) and lands at ``dest`` in one rename. A download that was killed or failed is resumed: the
+ranges already verified stay in the archive's temporary file next to ``dest`` (partial_download.py), also when the
+job expired and a new one is needed.
 """
 
 import os
@@ -20,8 +22,10 @@ from ansible_collections.coldvault.glacier.plugins.module_utils import catalog
 from ansible_collections.coldvault.glacier.plugins.module_utils import aws
 from ansible_collections.coldvault.glacier.plugins.module_utils import arguments
 from ansible_collections.coldvault.glacier.plugins.module_utils import files
+from ansible_collections.coldvault.glacier.plugins.module_utils import partial_download
 from ansible_collections.coldvault.glacier.plugins.module_utils.glacier import api as glacier
 from ansible_collections.coldvault.glacier.plugins.module_utils.glacier import jobs
+from ansible_collections.coldvault.glacier.plugins.module_utils.glacier.job_output import archive_identity
 from ansible_collections.coldvault.glacier.plugins.module_utils.glacier.job_output import download_archive
 from ansible_collections.coldvault.glacier.plugins.module_utils.transfer import Stats
 from ansible_collections.coldvault.glacier.plugins.module_utils.transfer import TransferError
@@ -174,7 +178,7 @@ class Retrieve:
                 self.result.update(known)
         if p['overwrite'] == 'different' and dest_holds(self.dest, known['size'], known['tree_hash']):
             self.result['status'] = jobs.SUCCEEDED
-            return self._finish()
+            return self._finish(cleanup=True)
 
         parameters = {'Type': jobs.ARCHIVE_RETRIEVAL, 'ArchiveId': archive_id, 'Tier': p['tier']}
         try:
@@ -228,24 +232,36 @@ class Retrieve:
         expected = {'catalog': record.get('tree_hash'), 'job': described.get('SHA256TreeHash'),
                     'vault': described.get('ArchiveSHA256TreeHash')}
         if p['overwrite'] == 'different' and not record.get('tree_hash') and dest_holds(self.dest, size, described.get('ArchiveSHA256TreeHash')):
-            return self._finish()  # the catalog did not know the archive; dest holds it already
+            return self._finish(cleanup=True)  # the catalog did not know the archive; dest holds it already
         range_size = plan_range_size(size, p['concurrency'], p['range_size'])
+        identity = archive_identity(arn, archive_id)
         try:
             tree_hash, stats = download_archive(client, p['vault'], described['JobId'], self.dest, size, range_size,
-                                                p['concurrency'], expected, atomic_move=self._move)
+                                                p['concurrency'], expected, atomic_move=self._move, identity=identity)
         except jobs.JobGone as e:
             try:
                 self.save(lambda d: jobs.clear_job(d, arn, archive_id, described['JobId']))
             except catalog.CatalogError:
                 pass  # the next run finds out again that the job is gone
-            self.fail('%s; a rerun starts a new job' % e, status=None)
+            self.fail('%s; a rerun starts a new job%s' % (e, self._kept(identity)), status=None)
+        except partial_download.PartialBusy as e:
+            self.fail('dest: %s' % e, status=jobs.SUCCEEDED)
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, TransferError, OSError) as e:
             self.result['status'] = jobs.SUCCEEDED
             aws.fail_transfer(self.module, e, 'retrieving archive %s to %s failed (dest was left untouched; a rerun '
-                              'downloads again from the same job)' % (archive_id, self.dest), **self.result)
+                              'downloads again from the same job%s)' % (archive_id, self.dest, self._kept(identity)),
+                              **self.result)
         self.result.update(changed=True, downloaded=True, status=jobs.SUCCEEDED, size=size, tree_hash=tree_hash,
                            stats=stats)
         return self._finish()
+
+    def _kept(self, identity):
+        """What a failed download leaves for the next run, for the message."""
+        path = partial_download.part_path(self.dest, identity)
+        if not os.path.exists(path):
+            return ''
+        return (' and fetches only the ranges not verified yet: those verified so far are kept in %s (with a journal '
+                'of them beside it)' % path)
 
     def _move(self, tmp, dest):
         """module.atomic_move; a new file is never readable by others before ``mode`` is applied."""
@@ -259,8 +275,11 @@ class Retrieve:
         else:
             self.module.atomic_move(tmp, dest)
 
-    def _finish(self):
+    def _finish(self, cleanup=False):
+        """Apply the file attributes; with ``cleanup``, dest holds the archive: temporary files of it are clutter."""
         module = self.module
+        if cleanup and not module.check_mode:
+            partial_download.remove_leftovers(self.dest)
         if os.path.exists(self.dest):
             file_args = module.load_file_common_arguments(module.params, path=self.dest)
             self.result['changed'] = module.set_fs_attributes_if_different(file_args, self.result['changed'])

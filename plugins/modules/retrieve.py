@@ -29,8 +29,16 @@ description:
   - Retries. botocore retries throttling, 5xx, 408 and dropped connections (standard retry mode, 5 attempts per
     request unless O(aws_config) says otherwise); on top of that each range is tried up to 4 times, also when its
     body is cut off or does not match its tree hash.
-  - The archive is written to a hidden temporary file next to O(dest) (mode 0600 from the start), fsynced, and
-    moved into place in one rename. O(dest) never holds a partial file; the temporary file is removed on failure.
+  - The archive is written to a hidden temporary file next to O(dest), C(.NAME.ID.cvg-part) (mode 0600 from the
+    start; C(ID) names the archive), fsynced, and moved into place in one rename once the whole archive's tree hash
+    matched. O(dest) never holds a partial file.
+  - Resumable. Beside the temporary file, C(.NAME.ID.cvg-part.jsonl) records each range once it was verified and
+    written to disk. A run that is killed or fails keeps both, and the next run for the same archive and O(dest)
+    fetches only the ranges not recorded, with the same job or, once the job output has expired, a new one. The
+    ranges recorded are read back and checked against their recorded tree hash first (one that differs is fetched
+    again), and the download keeps the range size it started with. Temporary files of other archives for the same
+    O(dest), and those of earlier versions of the collection, are removed; two runs for the same O(dest) and
+    archive never write the file at once (it is locked).
 author:
   - coldvault.glacier maintainers (@coldvault)
 options:
@@ -84,6 +92,7 @@ options:
     description:
       - Size of a download range in MiB, a power of two from 1 to 4096.
       - Defaults to the largest power of two up to 64 MiB that gives each of the O(concurrency) threads a range.
+      - A resumed download keeps the range size it was started with.
     type: int
   mode:
     description:
@@ -234,6 +243,12 @@ stats:
       type: int
     range_retries:
       description: Ranges fetched again after an error or a tree hash mismatch.
+      type: int
+    bytes_resumed:
+      description: Bytes that an earlier, interrupted run had downloaded, verified on disk instead of fetched again.
+      type: int
+    ranges_resumed:
+      description: Ranges that an earlier, interrupted run had downloaded, verified on disk instead of fetched again.
       type: int
     seconds:
       description: Wall time of the download.
