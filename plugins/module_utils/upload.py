@@ -12,6 +12,7 @@ can resume it), when an archive is complete (so its id is never lost), and when 
 
 import os
 import stat
+import time
 
 try:
     import botocore.exceptions
