@@ -467,8 +467,10 @@ class BucketRetrieve(Retrieve):
             self.result['status'] = jobs.PENDING
             return None
         try:
+            # A restore just requested that HeadObject did not show yet: the next look tells.
+            seen = None if outcome['requested'] and s3restore.state_of(outcome['head'])[0] == s3restore.NONE else outcome['head']
             head = self._s3('waiting for the restore', restores.wait, key, known['version_id'], p['wait_timeout'],
-                            p['poll_interval'], outcome['head'])
+                            p['poll_interval'], seen)
         except s3restore.RestoreTimeout as e:
             self.fail('wait_timeout: %s. The request is recorded in %s: a rerun waits for the same restore instead of '
                       'requesting (and paying for) another' % (e, self.facts_file), status=jobs.PENDING)

@@ -209,9 +209,11 @@ class Restores:
             raise RestoreError('the restore of s3://%s/%s was requested but could not be recorded: %s'
                                % (self.bucket, key, e)) from e
         outcome['record'] = record
-        outcome['state'] = AVAILABLE if outcome['answer'] == 'already-restored' else ONGOING
-        if outcome['state'] == AVAILABLE:
-            outcome['head'] = self.head(key, version_id)
+        # What S3 shows now: a restore that completes at once is readable already. A restore just accepted that
+        # HeadObject does not show yet is on its way all the same.
+        outcome['head'] = self.head(key, version_id)
+        state = state_of(outcome['head'])[0]
+        outcome['state'] = ONGOING if state == NONE else state
         return outcome
 
     def _record(self, key, record):

@@ -168,3 +168,13 @@ def test_stale_restore_records_of_other_keys_go_when_one_is_written():
     restore.set_restore(data, ARN, 'recent', recent, now=now)
     restore.set_restore(data, ARN, 'new', restore.new_record('new', None, 'Bulk', 1), now=now)
     assert sorted(catalog.get_entry(data, ARN)['jobs']) == ['new', 'recent']
+
+
+def test_a_restore_that_completes_at_once_is_readable_without_waiting():
+    fake, store = FakeObjects(), Catalog()
+    fake.add('k', b'x')
+    fake.faults['HeadObject'] = [None, lambda kw: fake.finish_restores()]  # done by the time of the next look
+    runner = restores(fake, store)
+    outcome = runner.obtain(store.data, 'k', None, runner.head('k'), 'Standard', 3)
+    assert outcome['requested'] and outcome['answer'] == 'started' and outcome['state'] == 'available'
+    assert restore.state_of(outcome['head'])[0] == 'available'
