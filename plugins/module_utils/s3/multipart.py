@@ -318,6 +318,8 @@ class S3Transfer:
                 kept.append(number)  # list.append is atomic: no lock needed
             else:
                 etag = self._upload_part(upload_id, number, offset, digest, checksum, stop)
+                if etag is None:
+                    return
             parts[index] = {'PartNumber': number, 'ETag': etag, 'ChecksumSHA256': checksum}
 
         run_parallel(work, ranges, 2 * self.concurrency, 's3-part')
@@ -344,6 +346,8 @@ class S3Transfer:
             # The slot is held through the part's attempts, as a vault upload's worker is: "concurrency" parts
             # in flight at most, retries included.
             with self._sending:
+                if stop is not None and stop.is_set():
+                    return None  # another part failed for good while this one waited: send nothing more
                 return self.attempts.run('uploading part %d of s3://%s/%s' % (number, self.bucket, self.key), once, stop,
                                          fatal_if=lambda e: _is_no_such_upload(e) or _not_worth_retrying(e))
         except botocore.exceptions.ClientError as e:

@@ -291,3 +291,16 @@ def test_parts_are_hashed_ahead_while_at_most_concurrency_parts_are_sent(fake_s3
     assert in_flight['max'] == 2 and len(hashed) == 6
     tree, dummy = t.upload_parts(upload_id, t.list_parts(upload_id))  # every part now kept
     assert t.complete(upload_id, tree)['tree_hash'] == botocore_tree_hash(data)
+
+
+def test_a_part_that_fails_for_good_stops_the_parts_hashed_ahead(fake_s3, make_file, s3_error):
+    path, data = make_file(3 * MIB)
+
+    def unavailable():
+        raise s3_error('InternalError', 500)
+    fake_s3.faults['UploadPart'] = [lambda: None, unavailable, unavailable, unavailable]
+    t = transfer(fake_s3, path, len(data), concurrency=1)
+    with pytest.raises(TransferError, match='part 2 .* failed after 3 attempt'):
+        t.upload_parts(t.initiate('d'))
+    # part 3 was hashed while part 2 was tried, and is not sent once part 2 failed for good
+    assert sorted(kw['PartNumber'] for op, kw in fake_s3.calls if op == 'UploadPart') == [1, 2, 2, 2]
