@@ -306,28 +306,38 @@ class S3Transfer:
         shas = [None] * len(ranges)
         parts = [None] * len(ranges)
         kept = []
+        # slotted[i] is set once part i has its send slot (or needs none): part i + concurrency is hashed from
+        # then on, so the first parts are hashed at full speed and each later one while its predecessors send.
+        slotted = [threading.Event() for dummy in ranges]
 
         def work(index, stop, offset, length):
-            number = index + 1
-            digest = hash_range(self.path, offset, length)
-            trees[index] = digest.tree_hash_raw
-            shas[index] = binascii.unhexlify(digest.sha256)
-            checksum = b64(shas[index])
-            size, remote_checksum, etag = existing.get(number, (None, None, None))
-            if size == length and remote_checksum == checksum and etag:
-                kept.append(number)  # list.append is atomic: no lock needed
-            else:
-                etag = self._upload_part(upload_id, number, offset, digest, checksum, stop)
-                if etag is None:
-                    return
-            parts[index] = {'PartNumber': number, 'ETag': etag, 'ChecksumSHA256': checksum}
+            try:
+                if index >= self.concurrency:
+                    while not slotted[index - self.concurrency].wait(1):
+                        if stop.is_set():
+                            return
+                number = index + 1
+                digest = hash_range(self.path, offset, length)
+                trees[index] = digest.tree_hash_raw
+                shas[index] = binascii.unhexlify(digest.sha256)
+                checksum = b64(shas[index])
+                size, remote_checksum, etag = existing.get(number, (None, None, None))
+                if size == length and remote_checksum == checksum and etag:
+                    kept.append(number)  # list.append is atomic: no lock needed
+                else:
+                    etag = self._upload_part(upload_id, number, offset, digest, checksum, stop, slotted[index].set)
+                    if etag is None:
+                        return
+                parts[index] = {'PartNumber': number, 'ETag': etag, 'ChecksumSHA256': checksum}
+            finally:
+                slotted[index].set()
 
         run_parallel(work, ranges, 2 * self.concurrency, 's3-part')
         self._parts = parts
         self._part_sha256s = shas
         return tree_hash(trees).hex(), len(kept)
 
-    def _upload_part(self, upload_id, number, offset, digest, checksum, stop):
+    def _upload_part(self, upload_id, number, offset, digest, checksum, stop, has_slot=None):
         def once():
             body = digest.data if digest.data is not None else FileSlice(self.path, offset, digest.length)
             try:
@@ -346,6 +356,8 @@ class S3Transfer:
             # The slot is held through the part's attempts, as a vault upload's worker is: "concurrency" parts
             # in flight at most, retries included.
             with self._sending:
+                if has_slot is not None:
+                    has_slot()
                 if stop is not None and stop.is_set():
                     return None  # another part failed for good while this one waited: send nothing more
                 return self.attempts.run('uploading part %d of s3://%s/%s' % (number, self.bucket, self.key), once, stop,
