@@ -27,7 +27,7 @@ from ansible_collections.coldvault.glacier.plugins.module_utils.glacier import m
 from ansible_collections.coldvault.glacier.plugins.module_utils.s3 import api as s3api
 from ansible_collections.coldvault.glacier.plugins.module_utils.s3 import multipart as s3_multipart
 from ansible_collections.coldvault.glacier.plugins.module_utils.transfer import TransferError
-from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import file_tree_hash
+from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import TreeHashError, file_tree_hash
 
 MAX_CONCURRENCY = 64
 
@@ -363,7 +363,7 @@ class Upload:
                 resumed = 0
             else:
                 archive, resumed, transfer = self._multipart(client, data, self._description(tree_hash))
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, TransferError, OSError) as e:
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, TransferError, TreeHashError, OSError) as e:
             target.fail(self, e, 'uploading %s to %s failed' % (self.src, target.where), bool(self.result.get('upload_id')))
 
         self.result['changed'] = True

@@ -86,8 +86,8 @@ def run_module_engine(s3, path, part_mib, concurrency):
 
 
 def boto3_client(url, concurrency):
-    return boto3.client('s3', endpoint_url=url, config=botocore.config.Config(s3={'addressing_style': 'path'},
-                                                                             max_pool_connections=concurrency + 2), **CREDENTIALS)
+    config = botocore.config.Config(s3={'addressing_style': 'path'}, max_pool_connections=concurrency + 2)
+    return boto3.client('s3', endpoint_url=url, config=config, **CREDENTIALS)
 
 
 def run_boto3_upload_file(s3, path, part_mib, concurrency):

@@ -33,7 +33,8 @@ from ansible_collections.coldvault.glacier.plugins.module_utils.aws import error
 from ansible_collections.coldvault.glacier.plugins.module_utils.s3.api import MAX_KEY_BYTES
 from ansible_collections.coldvault.glacier.plugins.module_utils.transfer import (
     Attempts, FileSlice, Stats, TransferError, is_power_of_two, part_ranges, retryable, run_parallel)
-from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import MIB, hash_part, tree_hash
+from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import (
+    MIB, PartHash, TreeHasher, TreeHashError, hash_part, tree_hash)
 
 MAX_PARTS = 10000
 # S3 parts are 5 MiB to 5 GiB: the powers of two MiB in that range.
@@ -118,9 +119,27 @@ def composite_checksum(part_sha256s):
 
 
 def hash_range(path, offset, length):
-    """Hash a byte range in one read; small ranges keep their bytes for sending."""
+    """Hash a byte range in one read; small ranges keep their bytes for sending.
+
+    A kept range is read into one buffer and hashed through views of it: no 1 MiB pieces joined into a second
+    copy, so a part hashed ahead costs its length in memory, once.
+    """
     with open(path, 'rb') as fh:
-        return hash_part(fh, offset, length, keep=length <= BUFFER_LIMIT)
+        if length > BUFFER_LIMIT:
+            return hash_part(fh, offset, length)
+        fh.seek(offset)
+        data = fh.read(length)
+    if len(data) != length:
+        raise TreeHashError('%s: expected %d bytes at offset %d but the file ended after %d; was it changed while '
+                            'being read?' % (path, length, offset, len(data)))
+    view = memoryview(data)
+    linear = hashlib.sha256()
+    tree = TreeHasher()
+    for start in range(0, length, MIB):
+        chunk = view[start:start + MIB]
+        linear.update(chunk)
+        tree.add_leaf(hashlib.sha256(chunk).digest())
+    return PartHash(linear.hexdigest(), tree.digest(), length, data)
 
 
 def _damaged(exc):
