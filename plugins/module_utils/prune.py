@@ -182,7 +182,7 @@ class BucketPrune:
         self.module.fail_json(msg=msg, **self.result)
 
     def _aws(self, exc, what):
-        s3api.fail(self.module, exc, '%s failed' % what, **self.result)
+        s3api.fail(self.module, exc, '%s failed' % what, bucket=self.p['bucket'], result=self.result)
 
     def run(self):
         module, p = self.module, self.p

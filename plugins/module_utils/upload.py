@@ -29,7 +29,7 @@ from ansible_collections.coldvault.glacier.plugins.module_utils.s3 import api as
 from ansible_collections.coldvault.glacier.plugins.module_utils.s3 import multipart as s3_multipart
 from ansible_collections.coldvault.glacier.plugins.module_utils.transfer import Stats
 from ansible_collections.coldvault.glacier.plugins.module_utils.transfer import TransferError
-from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import file_tree_hash
+from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import TreeHashError, file_tree_hash
 
 MAX_CONCURRENCY = 64
 
@@ -205,7 +205,7 @@ class BucketTarget:
         """fail_json_aws, so the structured S3 error stays in the result, with what to do about it."""
         if resumable:
             msg += ' (the next run resumes the upload)'
-        s3api.fail(self.module, exc, msg, storage_class=self.storage_class, **run.result)
+        s3api.fail(self.module, exc, msg, bucket=self.bucket, storage_class=self.storage_class, result=run.result)
 
 
 def _iso(value):
@@ -306,10 +306,12 @@ class Upload:
             catalog.get_entry(data, self.arn, create=True, **self.target.entry_fields)
             mutate(data)
         try:
-            return catalog.update(self.facts_file, with_entry, mode=self.mode, atomic_move=self.module.atomic_move)
+            before, after = catalog.update(self.facts_file, with_entry, mode=self.mode, atomic_move=self.module.atomic_move)
         except catalog.CatalogError as e:
             self.fail('facts_file: %s' % e)
-        return None
+        if after != before:
+            self.result['changed'] = True  # also when the upload fails later: the catalog records it
+        return before, after
 
     def run(self):
         module = self.module
@@ -344,9 +346,8 @@ class Upload:
             self.result.update(target.returned(recorded), uploaded=False, resumed_parts=0)
             return self.result
 
-        self.result['changed'] = True
         if module.check_mode:
-            self.result['uploaded'] = False
+            self.result.update(changed=True, uploaded=False)
             if module._diff:
                 entry = _entry(data, arn, self.name)
                 self.result['diff'] = {'before': entry,
@@ -364,9 +365,10 @@ class Upload:
                 resumed = 0
             else:
                 archive, resumed, transfer = self._multipart(client, data, self._description(tree_hash))
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, TransferError, OSError) as e:
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, TransferError, TreeHashError, OSError) as e:
             target.fail(self, e, 'uploading %s to %s failed' % (self.src, target.where), bool(self.result.get('upload_id')))
 
+        self.result['changed'] = True
         record = target.record(archive, self, single)
         if module.params['fingerprint'] is not None:
             record['fingerprint'] = module.params['fingerprint']

@@ -57,7 +57,8 @@ options:
     description:
       - Start of the object keys in O(bucket), like a folder (a C(/) is added when missing). Keys are
         C(<prefix>/<name>/<UTC time>-<8 hex digits>), the leading C(/) of O(name) dropped.
-      - Only with O(bucket).
+      - Only with O(bucket). Like O(storage_class), it applies to new uploads; a file recorded under O(name) and
+        unchanged is not uploaded again because the prefix changed (use O(file_change_strategy=force)).
     type: str
     version_added: 0.1.0
   storage_class:

@@ -103,13 +103,10 @@ def explain(exc, bucket=None, storage_class=None):
     return ''
 
 
-def fail(module, exc, msg, bucket=None, storage_class=None, **result):
-    """fail_json_aws (the structured error is kept), with what to do about it spelled out.
-
-    ``bucket`` defaults to the result's (a result holding ``bucket`` cannot also pass it as a keyword).
-    """
-    advice = explain(exc, bucket or result.get('bucket'), storage_class)
-    aws.fail_aws(module, exc, '%s: %s' % (msg, advice) if advice else msg, **result)
+def fail(module, exc, msg, bucket=None, storage_class=None, result=None):
+    """fail_json_aws (the structured error is kept), with what to do about it spelled out, and ``result``."""
+    advice = explain(exc, bucket, storage_class)
+    aws.fail_aws(module, exc, '%s: %s' % (msg, advice) if advice else msg, **(result or {}))
 
 
 def locate_bucket(module, s3, bucket, option='bucket', none_if_missing_in_check_mode=False):

@@ -9,6 +9,9 @@ hash (parts are a power of two MiB, so the object's tree hash is combined from t
 off (see api.client), so SigV4 reads nothing either. Parts up to ``BUFFER_LIMIT`` are sent from that read,
 bigger ones streamed from disk: memory is bounded by the thread count, not by the part size.
 
+Parts are hashed ahead: twice ``concurrency`` workers hash, at most ``concurrency`` of them send at once, so a
+connection never waits for the CPU to hash its next part (on a WAN that wait is what keeps a link below its cap).
+
 A multipart object's checksum is S3's COMPOSITE SHA-256: the SHA-256 of the parts' binary SHA-256s, shown as
 ``<base64>-<parts>``; it is computed here too and compared with what S3 reports. Every write is conditional
 (``If-None-Match: *``) on a key no earlier run used, so nothing is ever overwritten.
@@ -18,6 +21,7 @@ import base64
 import binascii
 import hashlib
 import os
+import threading
 import time
 
 try:
@@ -29,7 +33,8 @@ from ansible_collections.coldvault.glacier.plugins.module_utils.aws import error
 from ansible_collections.coldvault.glacier.plugins.module_utils.s3.api import MAX_KEY_BYTES
 from ansible_collections.coldvault.glacier.plugins.module_utils.transfer import (
     Attempts, FileSlice, Stats, TransferError, is_power_of_two, part_ranges, retryable, run_parallel)
-from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import MIB, hash_part, tree_hash
+from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import (
+    MIB, PartHash, TreeHasher, TreeHashError, hash_part, tree_hash)
 
 MAX_PARTS = 10000
 # S3 parts are 5 MiB to 5 GiB: the powers of two MiB in that range.
@@ -114,9 +119,27 @@ def composite_checksum(part_sha256s):
 
 
 def hash_range(path, offset, length):
-    """Hash a byte range in one read; small ranges keep their bytes for sending."""
+    """Hash a byte range in one read; small ranges keep their bytes for sending.
+
+    A kept range is read into one buffer and hashed through views of it: no 1 MiB pieces joined into a second
+    copy, so a part hashed ahead costs its length in memory, once.
+    """
     with open(path, 'rb') as fh:
-        return hash_part(fh, offset, length, keep=length <= BUFFER_LIMIT)
+        if length > BUFFER_LIMIT:
+            return hash_part(fh, offset, length)
+        fh.seek(offset)
+        data = fh.read(length)
+    if len(data) != length:
+        raise TreeHashError('%s: expected %d bytes at offset %d but the file ended after %d; was it changed while '
+                            'being read?' % (path, length, offset, len(data)))
+    view = memoryview(data)
+    linear = hashlib.sha256()
+    tree = TreeHasher()
+    for start in range(0, length, MIB):
+        chunk = view[start:start + MIB]
+        linear.update(chunk)
+        tree.add_leaf(hashlib.sha256(chunk).digest())
+    return PartHash(linear.hexdigest(), tree.digest(), length, data)
 
 
 def _damaged(exc):
@@ -165,6 +188,8 @@ class S3Transfer:
         self.attempts = Attempts(PART_ATTEMPTS, damaged=_damaged, fatal=(UploadGone, KeyTaken), sleep=sleep)
         self._parts = None
         self._part_sha256s = None
+        # At most ``concurrency`` requests with a body at once; the other workers hash the next parts meanwhile.
+        self._sending = threading.BoundedSemaphore(max(1, concurrency))
 
     def _archive(self, reply, tree_hash_hex, expected_checksum, description):
         """What the catalog records of the object a reply (PutObject, CompleteMultipartUpload, HeadObject) names."""
@@ -300,26 +325,38 @@ class S3Transfer:
         shas = [None] * len(ranges)
         parts = [None] * len(ranges)
         kept = []
+        # slotted[i] is set once part i has its send slot (or needs none): part i + concurrency is hashed from
+        # then on, so the first parts are hashed at full speed and each later one while its predecessors send.
+        slotted = [threading.Event() for dummy in ranges]
 
         def work(index, stop, offset, length):
-            number = index + 1
-            digest = hash_range(self.path, offset, length)
-            trees[index] = digest.tree_hash_raw
-            shas[index] = binascii.unhexlify(digest.sha256)
-            checksum = b64(shas[index])
-            size, remote_checksum, etag = existing.get(number, (None, None, None))
-            if size == length and remote_checksum == checksum and etag:
-                kept.append(number)  # list.append is atomic: no lock needed
-            else:
-                etag = self._upload_part(upload_id, number, offset, digest, checksum, stop)
-            parts[index] = {'PartNumber': number, 'ETag': etag, 'ChecksumSHA256': checksum}
+            try:
+                if index >= self.concurrency:
+                    while not slotted[index - self.concurrency].wait(1):
+                        if stop.is_set():
+                            return
+                number = index + 1
+                digest = hash_range(self.path, offset, length)
+                trees[index] = digest.tree_hash_raw
+                shas[index] = binascii.unhexlify(digest.sha256)
+                checksum = b64(shas[index])
+                size, remote_checksum, etag = existing.get(number, (None, None, None))
+                if size == length and remote_checksum == checksum and etag:
+                    kept.append(number)  # list.append is atomic: no lock needed
+                else:
+                    etag = self._upload_part(upload_id, number, offset, digest, checksum, stop, slotted[index].set)
+                    if etag is None:
+                        return
+                parts[index] = {'PartNumber': number, 'ETag': etag, 'ChecksumSHA256': checksum}
+            finally:
+                slotted[index].set()
 
-        run_parallel(work, ranges, self.concurrency, 's3-part')
+        run_parallel(work, ranges, 2 * self.concurrency, 's3-part')
         self._parts = parts
         self._part_sha256s = shas
         return tree_hash(trees).hex(), len(kept)
 
-    def _upload_part(self, upload_id, number, offset, digest, checksum, stop):
+    def _upload_part(self, upload_id, number, offset, digest, checksum, stop, has_slot=None):
         def once():
             body = digest.data if digest.data is not None else FileSlice(self.path, offset, digest.length)
             try:
@@ -335,8 +372,15 @@ class S3Transfer:
             self.stats.sent(digest.length)
             return reply['ETag']
         try:
-            return self.attempts.run('uploading part %d of s3://%s/%s' % (number, self.bucket, self.key), once, stop,
-                                     fatal_if=lambda e: _is_no_such_upload(e) or _not_worth_retrying(e))
+            # The slot is held through the part's attempts, as a vault upload's worker is: "concurrency" parts
+            # in flight at most, retries included.
+            with self._sending:
+                if has_slot is not None:
+                    has_slot()
+                if stop is not None and stop.is_set():
+                    return None  # another part failed for good while this one waited: send nothing more
+                return self.attempts.run('uploading part %d of s3://%s/%s' % (number, self.bucket, self.key), once, stop,
+                                         fatal_if=lambda e: _is_no_such_upload(e) or _not_worth_retrying(e))
         except botocore.exceptions.ClientError as e:
             if _is_no_such_upload(e):
                 raise UploadGone('upload %s of s3://%s/%s is no longer known to S3' % (upload_id, self.bucket, self.key)) from e

@@ -151,3 +151,14 @@ def test_errors_are_explained(s3_error, code, status, message, expected):
 def test_a_wrong_region_error_names_the_bucket_region(s3_error):
     error = s3_error('PermanentRedirect', 301, headers={'x-amz-bucket-region': 'ap-south-1'})
     assert api.explain(error, 'b') == 'bucket b is in region ap-south-1: set the region option (or AWS_REGION) to it'
+
+
+def test_fail_keeps_the_result_and_the_error(s3_error):
+    error = s3_error('InvalidStorageClass', 400)
+    with pytest.raises(Failed) as failed:
+        api.fail(FakeModule(), error, 'uploading f to bucket b failed', bucket='b', storage_class='GLACIER_IR',
+                 result={'bucket': 'b', 'name': 'f', 'upload_id': 'u1'})
+    reported = failed.value.args[0]
+    assert reported['exception'] is error
+    assert (reported['bucket'], reported['name'], reported['upload_id']) == ('b', 'f', 'u1')
+    assert reported['msg'].startswith('uploading f to bucket b failed: storage class GLACIER_IR is not accepted')
