@@ -184,7 +184,7 @@ class BucketPrune:
         self.module.fail_json(msg=msg, **self.result)
 
     def _aws(self, exc, what):
-        s3api.fail(self.module, exc, '%s failed' % what, **self.result)
+        s3api.fail(self.module, exc, '%s failed' % what, bucket=self.p['bucket'], result=self.result)
 
     def run(self):
         module, p = self.module, self.p
@@ -201,10 +201,9 @@ class BucketPrune:
         history = catalog.history(data, self.arn, p['name'])
         live = [r for r in history if not r.get('deleted_at')]
         candidates = live[:-max(p['keep'], 1)]
-        chosen = {id(r) for r in candidates}
-        kept = [dict(_bucket_brief(r), kept_because=['keep']) for r in live if id(r) not in chosen]
+        newest = [dict(_bucket_brief(r), kept_because=['keep']) for r in live[len(candidates):]]
         now = datetime.datetime.now(datetime.timezone.utc)
-        doomed = []
+        doomed, held = [], []
         for record in candidates:
             try:
                 head = head_object(client, p['bucket'], record['key'], record.get('version_id'))
@@ -218,8 +217,8 @@ class BucketPrune:
             if delete:
                 doomed.append((record, head, entry))
             else:
-                kept.append(entry)
-        self.result['kept'] = sorted(kept, key=lambda e: e.get('uploaded_at') or '')
+                held.append(entry)
+        self.result['kept'] = held + newest  # oldest first, as the history
         self.result['deleted'] = [entry for dummy, dummy2, entry in doomed]
         self.result['changed'] = bool(doomed)
         early = [e for e in self.result['deleted'] if e.get('early_deletion')]
@@ -234,7 +233,8 @@ class BucketPrune:
                 continue
             self._record_deleted(record)
         self.result['deleted'] = [e for e in self.result['deleted'] if not e.get('kept_because')]
-        self.result['kept'].sort(key=lambda e: e.get('uploaded_at') or '')
+        order = {record['key']: index for index, record in enumerate(live)}
+        self.result['kept'].sort(key=lambda e: order.get(e.get('key'), 0))
         self.result['changed'] = bool(self.result['deleted'])
         return self.result
 

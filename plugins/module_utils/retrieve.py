@@ -422,7 +422,8 @@ class BucketRetrieve(Retrieve):
             if aws.error_code(e) == 'GlacierExpeditedRetrievalNotAvailable':
                 aws.fail_aws(self.module, e, 'tier: S3 has no Expedited capacity for this restore now; retry later '
                              'or use the Standard tier (nothing was requested)', **self.result)
-            s3api.fail(self.module, e, 'bucket %s: %s failed' % (self.p['bucket'], what), **self.result)
+            s3api.fail(self.module, e, 'bucket %s: %s failed' % (self.p['bucket'], what), bucket=self.p['bucket'],
+                       result=self.result)
         return None
 
     def _known(self, record, head):

@@ -29,7 +29,7 @@ from ansible_collections.coldvault.glacier.plugins.module_utils.s3 import api as
 from ansible_collections.coldvault.glacier.plugins.module_utils.s3 import multipart as s3_multipart
 from ansible_collections.coldvault.glacier.plugins.module_utils.transfer import Stats
 from ansible_collections.coldvault.glacier.plugins.module_utils.transfer import TransferError
-from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import file_tree_hash
+from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import TreeHashError, file_tree_hash
 
 MAX_CONCURRENCY = 64
 
@@ -205,7 +205,7 @@ class BucketTarget:
         """fail_json_aws, so the structured S3 error stays in the result, with what to do about it."""
         if resumable:
             msg += ' (the next run resumes the upload)'
-        s3api.fail(self.module, exc, msg, storage_class=self.storage_class, **run.result)
+        s3api.fail(self.module, exc, msg, bucket=self.bucket, storage_class=self.storage_class, result=run.result)
 
 
 def _iso(value):
@@ -240,8 +240,6 @@ def _validate(module, target):
         module.fail_json(msg=str(e))
     if not 1 <= p['concurrency'] <= MAX_CONCURRENCY:
         module.fail_json(msg='concurrency: must be from 1 to %d, got %d' % (MAX_CONCURRENCY, p['concurrency']))
-    if catalog.invalid_lock_timeout(p.get('lock_timeout')):
-        module.fail_json(msg=catalog.invalid_lock_timeout(p['lock_timeout']))
     if p['description'] is not None:
         problem = desc.validate_user_description(p['description'])
         if problem:
@@ -303,13 +301,12 @@ class Upload:
         self.result.update(extra)
         self.module.fail_json(msg=msg, **self.result)
 
-    def update_catalog(self, mutate, record=False):
+    def update_catalog(self, mutate):
         def with_entry(data):
             catalog.get_entry(data, self.arn, create=True, **self.target.entry_fields)
             mutate(data)
         try:
-            before, after = catalog.update(self.facts_file, with_entry, mode=self.mode, atomic_move=self.module.atomic_move,
-                                           **catalog.lock_options(self.module, record=record))
+            before, after = catalog.update(self.facts_file, with_entry, mode=self.mode, atomic_move=self.module.atomic_move)
         except catalog.CatalogError as e:
             self.fail('facts_file: %s' % e)
         if after != before:
@@ -331,8 +328,6 @@ class Upload:
             self.result.update(changed=True, uploaded=False)
             return self.result
         self.result[target.arn_field] = arn
-        if not module.check_mode:
-            data = self._lock_name(data)
 
         recorded = catalog.latest(data, arn, self.name)
         strategy = module.params['file_change_strategy']
@@ -370,7 +365,7 @@ class Upload:
                 resumed = 0
             else:
                 archive, resumed, transfer = self._multipart(client, data, self._description(tree_hash))
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, TransferError, OSError) as e:
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, TransferError, TreeHashError, OSError) as e:
             target.fail(self, e, 'uploading %s to %s failed' % (self.src, target.where), bool(self.result.get('upload_id')))
 
         self.result['changed'] = True
@@ -384,28 +379,13 @@ class Upload:
         def record_it(catalog_data):
             catalog.record_archive(catalog_data, arn, self.name, record)
             catalog.clear_upload(catalog_data, arn, self.name)
-        before, after = self.update_catalog(record_it, record=True)
+        before, after = self.update_catalog(record_it)
         if module._diff:
             self.result['diff'] = {'before': _entry(before, arn, self.name), 'after': _entry(after, arn, self.name)}
         st = os.stat(self.src)
         if (st.st_size, st.st_mtime) != (self.st.st_size, self.st.st_mtime):
             module.warn('src %s changed while it was uploaded; the next run uploads it again' % self.src)
         return self.result
-
-    def _lock_name(self, data):
-        """Wait for any other run uploading this name to this vault, then read the catalog it may have changed.
-
-        Held until the run ends (run_upload), so that two runs never both decide to upload the same name.
-        """
-        try:
-            self.lock = catalog.name_lock(self.facts_file, self.arn, self.name, mode=self.mode,
-                                          **catalog.lock_options(self.module))
-            return catalog.read(self.facts_file)
-        except catalog.LockTimeout as e:
-            self.fail('lock_timeout: %s. Rerun later, or raise lock_timeout to wait longer' % e)
-        except catalog.CatalogError as e:
-            self.fail('facts_file: %s' % e)
-        return data
 
     def _description(self, tree_hash):
         return self.module.params['description'] or desc.encode(self.name, self.st.st_size, self.st.st_mtime, tree_hash)
@@ -465,11 +445,6 @@ class Upload:
 
 def run_upload(module):
     stats = Stats('upload')  # what a run that moved nothing reports
-    upload = Upload(module)
-    try:
-        result = upload.run()
-    finally:
-        if getattr(upload, 'lock', None):
-            upload.lock.release()
+    result = Upload(module).run()
     result.setdefault('stats', stats.as_dict(parts=0))
     return result

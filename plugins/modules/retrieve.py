@@ -203,21 +203,21 @@ EXAMPLES = r"""
     version: -2
     dest: /srv/restore/etc-previous.tar.gz
 
-- name: Restore the latest DEEP_ARCHIVE object of "etc" from a bucket (Bulk, within 48 hours, the cheapest tier)
+- name: Restore the latest DEEP_ARCHIVE object of "db" from a bucket (Bulk, within 48 hours, the cheapest tier)
   coldvault.glacier.retrieve:
     bucket: example-backups
-    name: etc
-    dest: /srv/restore/etc.tar.gz
+    name: db
+    dest: /srv/restore/db-from-bucket.sql.gz
     tier: Bulk
     restore_days: 7
     wait: false
-  register: etc_from_bucket
+  register: db_from_bucket
 
-- name: Retrieve an object by key (a GLACIER_IR object is downloaded at once)
+- name: Retrieve an object by its key, here the one local facts show for "monthly" (GLACIER_IR, downloaded at once)
   coldvault.glacier.retrieve:
     bucket: example-backups
-    key: monthly/etc/20261101T040000Z-0badcafe
-    dest: /srv/restore/etc-november.tar.gz
+    key: "{{ ansible_local.glacier.buckets['arn:aws:s3:::example-backups'].archives['monthly'].key }}"
+    dest: /srv/restore/monthly.tar.gz
     concurrency: 8
 
 - name: Retrieve an archive by id, 8 ranges of 16 MiB at a time

@@ -184,6 +184,10 @@ EXAMPLES = r"""
     region: eu-west-1
   register: db_backup
 
+- name: Read the catalog again
+  ansible.builtin.setup:
+    filter: ansible_local
+
 - name: Show the key of the latest object of "db" from local facts
   ansible.builtin.debug:
     msg: "{{ ansible_local.glacier.buckets[db_backup.bucket_arn].archives['db'].key }}"

@@ -103,15 +103,10 @@ def explain(exc, bucket=None, storage_class=None):
     return ''
 
 
-def fail(module, exc, msg, bucket=None, storage_class=None, **result):
-    """fail_json_aws (the structured error is kept), with what to do about it spelled out.
-
-    ``bucket`` is the result's bucket (``**result`` with a ``bucket`` binds to this parameter).
-    """
-    if bucket is not None:
-        result.setdefault('bucket', bucket)  # a result's own bucket binds to the parameter: keep it in the result
-    advice = explain(exc, result.get('bucket'), storage_class)
-    aws.fail_aws(module, exc, '%s: %s' % (msg, advice) if advice else msg, **result)
+def fail(module, exc, msg, bucket=None, storage_class=None, result=None):
+    """fail_json_aws (the structured error is kept), with what to do about it spelled out, and ``result``."""
+    advice = explain(exc, bucket, storage_class)
+    aws.fail_aws(module, exc, '%s: %s' % (msg, advice) if advice else msg, **(result or {}))
 
 
 def locate_bucket(module, s3, bucket, option='bucket', none_if_missing_in_check_mode=False):

@@ -33,7 +33,8 @@ from ansible_collections.coldvault.glacier.plugins.module_utils.aws import error
 from ansible_collections.coldvault.glacier.plugins.module_utils.s3.api import MAX_KEY_BYTES
 from ansible_collections.coldvault.glacier.plugins.module_utils.transfer import (
     Attempts, FileSlice, Stats, TransferError, is_power_of_two, part_ranges, retryable, run_parallel)
-from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import MIB, hash_part, tree_hash
+from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import (
+    MIB, PartHash, TreeHasher, TreeHashError, hash_part, tree_hash)
 
 MAX_PARTS = 10000
 # S3 parts are 5 MiB to 5 GiB: the powers of two MiB in that range.
@@ -118,9 +119,27 @@ def composite_checksum(part_sha256s):
 
 
 def hash_range(path, offset, length):
-    """Hash a byte range in one read; small ranges keep their bytes for sending."""
+    """Hash a byte range in one read; small ranges keep their bytes for sending.
+
+    A kept range is read into one buffer and hashed through views of it: no 1 MiB pieces joined into a second
+    copy, so a part hashed ahead costs its length in memory, once.
+    """
     with open(path, 'rb') as fh:
-        return hash_part(fh, offset, length, keep=length <= BUFFER_LIMIT)
+        if length > BUFFER_LIMIT:
+            return hash_part(fh, offset, length)
+        fh.seek(offset)
+        data = fh.read(length)
+    if len(data) != length:
+        raise TreeHashError('%s: expected %d bytes at offset %d but the file ended after %d; was it changed while '
+                            'being read?' % (path, length, offset, len(data)))
+    view = memoryview(data)
+    linear = hashlib.sha256()
+    tree = TreeHasher()
+    for start in range(0, length, MIB):
+        chunk = view[start:start + MIB]
+        linear.update(chunk)
+        tree.add_leaf(hashlib.sha256(chunk).digest())
+    return PartHash(linear.hexdigest(), tree.digest(), length, data)
 
 
 def _damaged(exc):
@@ -306,26 +325,38 @@ class S3Transfer:
         shas = [None] * len(ranges)
         parts = [None] * len(ranges)
         kept = []
+        # slotted[i] is set once part i has its send slot (or needs none): part i + concurrency is hashed from
+        # then on, so the first parts are hashed at full speed and each later one while its predecessors send.
+        slotted = [threading.Event() for dummy in ranges]
 
         def work(index, stop, offset, length):
-            number = index + 1
-            digest = hash_range(self.path, offset, length)
-            trees[index] = digest.tree_hash_raw
-            shas[index] = binascii.unhexlify(digest.sha256)
-            checksum = b64(shas[index])
-            size, remote_checksum, etag = existing.get(number, (None, None, None))
-            if size == length and remote_checksum == checksum and etag:
-                kept.append(number)  # list.append is atomic: no lock needed
-            else:
-                etag = self._upload_part(upload_id, number, offset, digest, checksum, stop)
-            parts[index] = {'PartNumber': number, 'ETag': etag, 'ChecksumSHA256': checksum}
+            try:
+                if index >= self.concurrency:
+                    while not slotted[index - self.concurrency].wait(1):
+                        if stop.is_set():
+                            return
+                number = index + 1
+                digest = hash_range(self.path, offset, length)
+                trees[index] = digest.tree_hash_raw
+                shas[index] = binascii.unhexlify(digest.sha256)
+                checksum = b64(shas[index])
+                size, remote_checksum, etag = existing.get(number, (None, None, None))
+                if size == length and remote_checksum == checksum and etag:
+                    kept.append(number)  # list.append is atomic: no lock needed
+                else:
+                    etag = self._upload_part(upload_id, number, offset, digest, checksum, stop, slotted[index].set)
+                    if etag is None:
+                        return
+                parts[index] = {'PartNumber': number, 'ETag': etag, 'ChecksumSHA256': checksum}
+            finally:
+                slotted[index].set()
 
         run_parallel(work, ranges, 2 * self.concurrency, 's3-part')
         self._parts = parts
         self._part_sha256s = shas
         return tree_hash(trees).hex(), len(kept)
 
-    def _upload_part(self, upload_id, number, offset, digest, checksum, stop):
+    def _upload_part(self, upload_id, number, offset, digest, checksum, stop, has_slot=None):
         def once():
             body = digest.data if digest.data is not None else FileSlice(self.path, offset, digest.length)
             try:
@@ -344,6 +375,10 @@ class S3Transfer:
             # The slot is held through the part's attempts, as a vault upload's worker is: "concurrency" parts
             # in flight at most, retries included.
             with self._sending:
+                if has_slot is not None:
+                    has_slot()
+                if stop is not None and stop.is_set():
+                    return None  # another part failed for good while this one waited: send nothing more
                 return self.attempts.run('uploading part %d of s3://%s/%s' % (number, self.bucket, self.key), once, stop,
                                          fatal_if=lambda e: _is_no_such_upload(e) or _not_worth_retrying(e))
         except botocore.exceptions.ClientError as e:

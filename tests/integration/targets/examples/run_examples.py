@@ -162,7 +162,8 @@ def fixture_files(version):
          'loop': ['/srv/dumps', '/srv/data', '/srv/restore', '/var/backups']},
         {'name': 'Create the files the examples back up', 'ansible.builtin.shell': {
             'cmd': 'head -c 1500000 /dev/urandom > /srv/dumps/db.sql.gz && '
-                   'head -c 3000000 /dev/urandom > /srv/data/archive.bin',
+                   'head -c 3000000 /dev/urandom > /srv/data/archive.bin && '
+                   'head -c 400000 /dev/urandom > /var/backups/monthly.tar.gz',
             'creates': '/srv/data/archive.bin'}},
         {'name': 'Create version %d of the dated tarball' % version, 'ansible.builtin.shell': {
             'cmd': 'head -c 2100000 /dev/urandom > "/var/backups/etc-{{ ansible_date_time.date }}.tar.gz" && '
@@ -229,8 +230,9 @@ def run(args, work):
     playbooks, inventories = doc_snippets(args.collection)
 
     runner.write_inventory('modules', set(), {})
-    runner.tasks('fixture: the files to back up, and the vault', fixture_files(1) + [
-        {'name': 'Create the vault the examples use', 'coldvault.glacier.vault': {'name': 'backups'}}])
+    runner.tasks('fixture: the files to back up, the vault and the bucket', fixture_files(1) + [
+        {'name': 'Create the vault the examples use', 'coldvault.glacier.vault': {'name': 'backups'}},
+        {'name': 'Create the bucket the examples use', 'amazon.aws.s3_bucket': {'name': 'example-backups'}}])
     runner.tasks('EXAMPLES of coldvault.glacier.upload', examples['upload'])
     runner.tasks('fixture: a second version of the dated tarball', fixture_files(2))
     runner.tasks('EXAMPLES of coldvault.glacier.upload, again with a new "etc"', examples['upload'])

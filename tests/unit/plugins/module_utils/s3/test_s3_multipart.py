@@ -5,6 +5,7 @@
 import base64
 import hashlib
 import io
+import threading
 
 import botocore.exceptions
 import pytest
@@ -14,7 +15,7 @@ from ansible_collections.coldvault.glacier.plugins.module_utils.s3 import multip
 from ansible_collections.coldvault.glacier.plugins.module_utils.s3.multipart import (
     MAX_PARTS, KeyTaken, S3Transfer, UploadGone, composite_checksum, invalid_key, key_base, object_key, plan_part_size)
 from ansible_collections.coldvault.glacier.plugins.module_utils.transfer import TransferError
-from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import MIB
+from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import MIB, TreeHashError, hash_part
 
 GIB = 1024 * MIB
 KEY = 'host/db/20261126T042057Z-0badcafe'
@@ -252,7 +253,6 @@ def test_adopt_recognises_an_object_completed_by_an_earlier_run_and_only_that(fa
 
 def test_parts_are_hashed_ahead_while_at_most_concurrency_parts_are_sent(fake_s3, make_file, monkeypatch):
     """While two sends hang, the next two parts get hashed; no third request with a body starts."""
-    import threading  # pylint: disable=import-outside-toplevel
     path, data = make_file(6 * MIB)
     hashed, lock, release = [], threading.Lock(), threading.Event()
     in_flight = {'now': 0, 'max': 0}
@@ -291,3 +291,33 @@ def test_parts_are_hashed_ahead_while_at_most_concurrency_parts_are_sent(fake_s3
     assert in_flight['max'] == 2 and len(hashed) == 6
     tree, dummy = t.upload_parts(upload_id, t.list_parts(upload_id))  # every part now kept
     assert t.complete(upload_id, tree)['tree_hash'] == botocore_tree_hash(data)
+
+
+def test_a_part_that_fails_for_good_stops_the_parts_hashed_ahead(fake_s3, make_file, s3_error):
+    path, data = make_file(3 * MIB)
+
+    def unavailable():
+        raise s3_error('InternalError', 500)
+    fake_s3.faults['UploadPart'] = [lambda: None, unavailable, unavailable, unavailable]
+    t = transfer(fake_s3, path, len(data), concurrency=1)
+    with pytest.raises(TransferError, match='part 2 .* failed after 3 attempt'):
+        t.upload_parts(t.initiate('d'))
+    # part 3 was hashed while part 2 was tried, and is not sent once part 2 failed for good
+    assert sorted(kw['PartNumber'] for op, kw in fake_s3.calls if op == 'UploadPart') == [1, 2, 2, 2]
+
+
+@pytest.mark.parametrize('offset, length', [(0, 0), (0, 1), (0, MIB), (MIB, MIB + 5), (3, 2 * MIB + 7)])
+def test_hash_range_gives_what_the_tree_hash_module_gives_and_keeps_the_bytes(make_file, offset, length):
+    path, data = make_file(4 * MIB)
+    digest = multipart.hash_range(path, offset, length)
+    with open(path, 'rb') as fh:
+        reference = hash_part(fh, offset, length, keep=True)
+    assert (digest.sha256, digest.tree_hash, digest.length) == (reference.sha256, reference.tree_hash, length)
+    assert digest.data == data[offset:offset + length]
+    assert digest.tree_hash == botocore_tree_hash(data[offset:offset + length])
+
+
+def test_hash_range_of_a_file_that_shrank_says_so(make_file):
+    path, dummy = make_file(1000)
+    with pytest.raises(TreeHashError, match='expected 2000 bytes at offset 0 but the file ended after 1000'):
+        multipart.hash_range(path, 0, 2000)
