@@ -51,7 +51,7 @@ class Endpoint:
     def url(self):
         return "http://127.0.0.1:%d" % self.port
 
-    def start(self, timeout=20):
+    def start(self, timeout=120):
         port_file = self.data_dir.parent / ("port-%s" % self.data_dir.name)
         if port_file.exists():
             port_file.unlink()

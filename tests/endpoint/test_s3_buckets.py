@@ -147,7 +147,8 @@ def run_s3_bucket(endpoint, tmp_path, **params):
     ansible = os.path.join(os.path.dirname(sys.executable), "ansible")
     arguments = json.dumps(dict(params, endpoint_url=endpoint.url))
     result = subprocess.run([ansible, "localhost", "-m", "amazon.aws.s3_bucket", "-a", arguments,
-                             "-e", "ansible_python_interpreter=%s" % sys.executable], env=env, capture_output=True, text=True, timeout=300)
+                             "-e", "ansible_python_interpreter=%s" % sys.executable], env=env, capture_output=True, text=True, timeout=300,
+                            check=False)
     output = json.loads(result.stdout)
     return output["plays"][0]["tasks"][0]["hosts"]["localhost"]
 

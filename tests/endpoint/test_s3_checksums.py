@@ -1,7 +1,6 @@
 """S3 integrity checks: flexible checksums (headers and aws-chunked trailers), Content-MD5, the SigV4 payload hash, and the
 COMPOSITE / FULL_OBJECT checksums of multipart objects, each checked against a computation made here or by botocore."""
 
-import base64
 import hashlib
 import http.client
 import io
@@ -144,9 +143,9 @@ def test_aws_chunked_trailers(s3_endpoint, s3, bucket):
     assert status == 400 and xml_error(body)["Code"] == "IncompleteBody"
     # The signed form (chunk signatures are not verified), framed by Content-Length instead of HTTP chunks.
     sha = b64(hashlib.sha256(data).digest())
-    signed = (b"10000;chunk-signature=%s\r\n%s\r\n%x;chunk-signature=%s\r\n%s\r\n0;chunk-signature=%s\r\nx-amz-checksum-sha256:%s\r\n"
-              b"x-amz-trailer-signature:%s\r\n\r\n") % (b"0" * 64, data[:0x10000], len(data) - 0x10000, b"1" * 64, data[0x10000:], b"2" * 64,
-                                                       sha.encode(), b"3" * 64)
+    template = (b"10000;chunk-signature=%s\r\n%s\r\n%x;chunk-signature=%s\r\n%s\r\n0;chunk-signature=%s\r\n"
+                b"x-amz-checksum-sha256:%s\r\nx-amz-trailer-signature:%s\r\n\r\n")
+    signed = template % (b"0" * 64, data[:0x10000], len(data) - 0x10000, b"1" * 64, data[0x10000:], b"2" * 64, sha.encode(), b"3" * 64)
     status, reply, _body = raw_s3(s3_endpoint, "PUT", "/%s/signed" % bucket, signed, {
         "Content-Encoding": "aws-chunked,gzip", "x-amz-content-sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
         "x-amz-trailer": "x-amz-checksum-sha256", "x-amz-decoded-content-length": str(len(data))})
@@ -234,8 +233,8 @@ def test_composite_checksums(s3, bucket, algorithm):
     attributes = s3.get_object_attributes(Bucket=bucket, Key="composite", ObjectAttributes=["Checksum", "ObjectParts", "ETag"], MaxParts=2)
     assert attributes["Checksum"] == {"Checksum" + algorithm: expected.split("-")[0], "ChecksumType": "COMPOSITE"}
     assert attributes["ObjectParts"]["TotalPartsCount"] == 3 and attributes["ObjectParts"]["IsTruncated"]
-    assert [part["Checksum" + algorithm] for part in attributes["ObjectParts"]["Parts"]] == [parts[0]["Checksum" + algorithm],
-                                                                                            parts[1]["Checksum" + algorithm]]
+    expected_parts = [parts[0]["Checksum" + algorithm], parts[1]["Checksum" + algorithm]]
+    assert [part["Checksum" + algorithm] for part in attributes["ObjectParts"]["Parts"]] == expected_parts
     assert attributes["ETag"] == done["ETag"].strip('"')
 
 

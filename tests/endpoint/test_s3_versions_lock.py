@@ -55,6 +55,11 @@ def test_versions_and_delete_markers(s3, bucket):
     with pytest.raises(ClientError) as caught:
         s3.delete_bucket(Bucket=bucket)
     assert code_of(caught) == ("BucketNotEmpty", 409)
+    # DeleteObjects: without a version id a delete marker, with one the version itself.
+    result = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "k"}, {"Key": "k", "VersionId": second}]})
+    marked, removed = sorted(result["Deleted"], key=lambda item: "VersionId" in item)
+    assert marked["DeleteMarker"] is True and len(marked["DeleteMarkerVersionId"]) == 32 and removed["VersionId"] == second
+    assert [item["VersionId"] for item in s3.list_object_versions(Bucket=bucket)["Versions"]] == ["null"]
 
 
 def test_suspended_versioning(s3, bucket):

@@ -21,6 +21,15 @@ STREAMING_TOKENS = (
     "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD", "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER",
 )
 HEX_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+# Operations whose request body S3 requires Content-MD5 or a checksum for (the model's requestChecksumRequired).
+CHECKSUM_REQUIRED = frozenset((
+    "CreateBucketMetadataConfiguration", "CreateBucketMetadataTableConfiguration", "DeleteObjects", "PutBucketAcl", "PutBucketCors",
+    "PutBucketEncryption", "PutBucketLifecycle", "PutBucketLifecycleConfiguration", "PutBucketLogging", "PutBucketNotification",
+    "PutBucketOwnershipControls", "PutBucketPolicy", "PutBucketReplication", "PutBucketRequestPayment", "PutBucketTagging",
+    "PutBucketVersioning", "PutBucketWebsite", "PutObjectAcl", "PutObjectLegalHold", "PutObjectLockConfiguration", "PutObjectRetention",
+    "PutObjectTagging", "PutPublicAccessBlock", "UpdateBucketMetadataAnnotationTableConfiguration",
+    "UpdateBucketMetadataInventoryTableConfiguration", "UpdateBucketMetadataJournalTableConfiguration", "UpdateObjectEncryption",
+))
 
 
 class ChunkedError(Exception):
@@ -87,7 +96,7 @@ class AwsChunkedReader:
             line = self._line()
             if not line:
                 break
-            name, _, value = line.decode("latin-1").partition(":")
+            name, _colon, value = line.decode("latin-1").partition(":")
             self.trailers[name.strip().lower()] = value.strip()
         self.finished = True
         # Whatever follows is not part of the payload; the HTTP layer drains it.
@@ -279,9 +288,9 @@ def receive(handler, checks, to_file, corrupt=False):
     return Received(path, None if to_file else b"".join(pieces), size, md5.hexdigest(), checks.algorithm, digest)
 
 
-def small_body(handler, required_checksum=False, limit=2 * 1024 * 1024, body_checksums=True):
+def small_body(handler, limit=2 * 1024 * 1024, body_checksums=True):
     """A verified small payload (XML or JSON documents) as bytes."""
-    checks = Checks(handler, required_checksum, body_checksums)
+    checks = Checks(handler, handler.operation in CHECKSUM_REQUIRED, body_checksums)
     length = declared_length(handler, checks)
     if length is not None and length > limit:
         raise S3Error(400, "MaxMessageLengthExceeded", "Your request was too big.")

@@ -118,7 +118,7 @@ def get_object_lock_configuration(handler, route):
 
 def put_object_lock_configuration(handler, route):
     handler.s3.bucket(route.bucket)
-    document = xmlio.parse(small_body(handler, required_checksum=True), "ObjectLockConfiguration")
+    document = xmlio.parse(small_body(handler), "ObjectLockConfiguration")
     if document.value("ObjectLockEnabled") != "Enabled":
         raise malformed_xml()
     rule = None
@@ -143,7 +143,7 @@ def put_object_lock_configuration(handler, route):
 
 def put_bucket_lifecycle_configuration(handler, route):
     handler.s3.bucket(route.bucket)
-    raw = small_body(handler, required_checksum=True)
+    raw = small_body(handler)
     document = xmlio.parse(raw, "LifecycleConfiguration")
     rules = document.all("Rule")
     if not rules or len(rules) > MAX_LIFECYCLE_RULES:
@@ -221,7 +221,7 @@ def parse_tag_set(document, maximum):
 
 def put_bucket_tagging(handler, route):
     handler.s3.bucket(route.bucket)
-    document = xmlio.parse(small_body(handler, required_checksum=True), "Tagging")
+    document = xmlio.parse(small_body(handler), "Tagging")
     handler.s3.set_config(route.bucket, "tagging", parse_tag_set(document, MAX_BUCKET_TAGS))
     empty_reply(handler, 204)
 
@@ -268,7 +268,7 @@ def get_bucket_encryption(handler, route):
 
 def put_bucket_encryption(handler, route):
     handler.s3.bucket(route.bucket)
-    document = xmlio.parse(small_body(handler, required_checksum=True), "ServerSideEncryptionConfiguration")
+    document = xmlio.parse(small_body(handler), "ServerSideEncryptionConfiguration")
     rule = document.one("Rule")
     default = rule.one("ApplyServerSideEncryptionByDefault") if rule is not None else None
     algorithm = default.value("SSEAlgorithm") if default is not None else None
@@ -299,7 +299,7 @@ def get_public_access_block(handler, route):
 
 def put_public_access_block(handler, route):
     handler.s3.bucket(route.bucket)
-    document = xmlio.parse(small_body(handler, required_checksum=True), "PublicAccessBlockConfiguration")
+    document = xmlio.parse(small_body(handler), "PublicAccessBlockConfiguration")
     settings = {}
     for name in DEFAULT_PUBLIC_ACCESS_BLOCK:
         value = document.value(name)
@@ -324,7 +324,7 @@ def get_bucket_ownership_controls(handler, route):
 
 def put_bucket_ownership_controls(handler, route):
     handler.s3.bucket(route.bucket)
-    document = xmlio.parse(small_body(handler, required_checksum=True), "OwnershipControls")
+    document = xmlio.parse(small_body(handler), "OwnershipControls")
     rule = document.one("Rule")
     ownership = rule.value("ObjectOwnership") if rule is not None else None
     if ownership not in ("BucketOwnerPreferred", "ObjectWriter", "BucketOwnerEnforced"):
@@ -364,7 +364,7 @@ def get_bucket_request_payment(handler, route):
 
 def put_bucket_request_payment(handler, route):
     handler.s3.bucket(route.bucket)
-    payer = xmlio.parse(small_body(handler, required_checksum=True), "RequestPaymentConfiguration").value("Payer")
+    payer = xmlio.parse(small_body(handler), "RequestPaymentConfiguration").value("Payer")
     if payer not in ("Requester", "BucketOwner"):
         raise malformed_xml()
     handler.s3.set_config(route.bucket, "request_payment", payer)

@@ -21,8 +21,14 @@ def redirect_error(handler, bucket, bucket_region):
                    % (handler.s3_region, bucket_region), headers=headers, Region=bucket_region)
 
 
+def authenticated(handler):
+    """Signed somehow (signatures are not verified): an Authorization header, or a presigned URL (SigV4 or SigV2)."""
+    query = handler.query
+    return bool(handler.headers.get("Authorization")) or "X-Amz-Signature" in query or ("Signature" in query and "AWSAccessKeyId" in query)
+
+
 def check_common(handler, route):
-    if not handler.headers.get("Authorization") and "X-Amz-Signature" not in handler.query:
+    if not authenticated(handler):
         raise access_denied()  # anonymous requests to private buckets
     check_content_sha256(handler)
     owner = handler.headers.get("x-amz-expected-bucket-owner")

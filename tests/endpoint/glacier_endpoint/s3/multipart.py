@@ -8,7 +8,7 @@ import time
 from . import checksums, xmlio
 from .body import Checks, declared_length, receive, small_body
 from .errors import S3Error, invalid_argument, invalid_request, malformed_xml, not_implemented, too_large
-from .objects import MAX_PAGE, _encoder, check_key, checksum_headers, object_fields, preconditions
+from .objects import MAX_PAGE, _encoder, check_key, object_fields, preconditions
 from .replies import empty_reply, int_query, owner, xml_reply
 from .store import MAX_PART_SIZE, MAX_PARTS, iso
 

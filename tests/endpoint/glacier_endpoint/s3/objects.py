@@ -383,7 +383,7 @@ def delete_object(handler, route):
 
 def delete_objects(handler, route):
     handler.s3.bucket(route.bucket)
-    document = xmlio.parse(small_body(handler, required_checksum=True), "Delete")
+    document = xmlio.parse(small_body(handler), "Delete")
     quiet = document.value("Quiet") == "true"
     entries = document.all("Object")
     if not entries or len(entries) > MAX_DELETE:
@@ -627,7 +627,7 @@ def get_object_retention(handler, route):
 
 def put_object_retention(handler, route):
     _require_lock(handler, route)
-    document = xmlio.parse(small_body(handler, required_checksum=True), "Retention")
+    document = xmlio.parse(small_body(handler), "Retention")
     mode, until_text = document.value("Mode"), document.value("RetainUntilDate")
     if bool(mode) != bool(until_text) or (mode and mode not in ("GOVERNANCE", "COMPLIANCE")):
         raise malformed_xml()
@@ -663,7 +663,7 @@ def get_object_legal_hold(handler, route):
 
 def put_object_legal_hold(handler, route):
     _require_lock(handler, route)
-    status = xmlio.parse(small_body(handler, required_checksum=True), "LegalHold").value("Status")
+    status = xmlio.parse(small_body(handler), "LegalHold").value("Status")
     if status not in ("ON", "OFF"):
         raise malformed_xml()
 

@@ -113,7 +113,7 @@ def target(host, path):
     rest = path[1:]
     if not rest:
         return None, None, False
-    bucket, _, key = rest.partition("/")
+    bucket, _slash, key = rest.partition("/")
     return unquote(bucket), unquote(key) or None, False
 
 

@@ -617,6 +617,3 @@ def check_deletable(version, bypass_governance):
     mode, _until = lock_state(version)
     if mode == "COMPLIANCE" or (mode == "GOVERNANCE" and not bypass_governance):
         raise S3Error(403, "AccessDenied", "Access Denied because object protected by object lock.")
-
-
-

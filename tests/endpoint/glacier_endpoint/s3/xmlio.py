@@ -36,7 +36,7 @@ def document(root, children, namespace=True):
 
 def error_document(code, message, request_id, host_id, fields):
     children = [("Code", code), ("Message", message)]
-    children += [(name, value) for name, value in fields.items()]
+    children += list(fields.items())
     children += [("RequestId", request_id), ("HostId", host_id)]
     return document("Error", children, namespace=False)
 
