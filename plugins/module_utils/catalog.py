@@ -194,11 +194,11 @@ def record_archive(data, arn, name, record):
     return True
 
 
-def mark_deleted(data, arn, archive_id, deleted_at=None, name=None):
+def mark_deleted(data, arn, archive_id, deleted_at=None, name=None, fields=None):
     """Mark the record with ``archive_id`` deleted (in ``name``, or any name if None).
 
-    The record stays in the history, with deleted_at; the entry's top-level fields move to the
-    newest record that is not deleted. Unknown or already deleted ids change nothing.
+    The record stays in the history, with deleted_at and ``fields`` (such as where its copy went); the entry's
+    top-level fields move to the newest record that is not deleted. Unknown or already deleted ids change nothing.
     """
     field = id_field(arn)
     vault = get_entry(data, arn)
@@ -212,7 +212,7 @@ def mark_deleted(data, arn, archive_id, deleted_at=None, name=None):
             if record.get(field) == archive_id:
                 if record.get('deleted_at'):
                     return False
-                record['deleted_at'] = deleted_at or now()
+                record.update(copy.deepcopy(fields or {}), deleted_at=deleted_at or now())
                 _flatten(entry)
                 return True
     return False

@@ -161,11 +161,12 @@ def plan_rebuild(data, arn, missing_in_catalog):
 def insert_record(data, arn, name, record):
     """Add ``record`` to the history of ``name`` at its place by uploaded_at (catalog.record_archive appends).
 
-    An archive id already in the history changes nothing. The entry's top-level fields follow the newest
+    An id already in the history (a vault's archive id, a bucket's key) changes nothing. The entry's top-level fields follow the newest
     record still in the vault, as catalog.record_archive keeps them.
     """
+    field = catalog.id_field(arn)
     history = catalog.history(data, arn, name)
-    if any(old.get('archive_id') == record.get('archive_id') for old in history):
+    if any(old.get(field) == record.get(field) for old in history):
         return False
     index = len(history)
     when = record.get('uploaded_at')
