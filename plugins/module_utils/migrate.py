@@ -932,6 +932,7 @@ class Migrate:
         result['pending'] = [{k: a.get(k) for k in ('name', 'archive_id', 'job_id', 'status')}
                              for a in archives if a['status'] in (PENDING, WAITING)]
         result['finished'] = counts[DONE] + counts[MIGRATED] == len(archives)
+        result['status'] = 'finished' if result['finished'] else PENDING
         seconds = max(self._clock() - self.down.started, 1e-6)
         result['stats'] = {'bytes_received': self.down.bytes, 'ranges': self.down.pieces,
                            'range_retries': self.down.retries, 'bytes_sent': self.up.bytes,

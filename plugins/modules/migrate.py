@@ -32,9 +32,9 @@ description:
     fails resumes with the recorded job and upload, sends only the parts the bucket lacks and starts no new job
     while the recorded one is usable.
   - With O(wait=false) the module starts or checks the jobs, copies the archives whose job is done and returns the
-    others in RV(pending): a playbook run every few hours (from cron or CI) finishes the migration.
-  - With O(delete_source=true) an archive is deleted from the vault once its copy is verified (C(HeadObject): the
-    object holds the recorded size and checksum) and the archive is at least 90 days old by the catalog's
+    others in RV(pending); a playbook run every few hours (from cron or CI) finishes the migration.
+  - With O(delete_source=true) an archive is deleted from the vault once its copy is verified (C(HeadObject) shows the
+    recorded size and checksum) and the archive is at least 90 days old by the catalog's
     C(uploaded_at) (Glacier bills an archive deleted earlier as if it had stayed 90 days), unless
     O(allow_early_deletion=true). Its record stays in the vault's history with C(deleted_at) and C(migrated_to),
     the object's bucket ARN, key and version id.
@@ -83,7 +83,7 @@ options:
     description:
       - At most this many archives have a retrieval job at once (in progress, or done and not copied yet); the
         others wait for a later run, or for a slot while this run goes on (O(wait=true)). Default, no limit.
-      - Job output is kept only 24 hours after the job completes: set it so that one batch can be copied in a day.
+      - Job output is kept only 24 hours after the job completes, so set it to what can be copied in a day.
     type: int
   concurrency:
     description:
@@ -224,9 +224,14 @@ counts:
   type: dict
   sample: {selected: 3, done: 1, migrated: 1, pending: 1, waiting: 0, failed: 0, planned: 0, deleted: 0}
 finished:
-  description: Whether every selected archive is copied (RV(counts.done) + RV(counts.migrated) = RV(counts.selected)).
+  description: Whether every selected archive is copied (by this run or an earlier one).
   returned: always
   type: bool
+status:
+  description: V(finished) when every selected archive is copied, else V(pending) (archives wait for their job,
+    failed, or would be copied in check mode).
+  returned: always
+  type: str
 pending:
   description: The archives whose job is in progress or not started yet (name, archive_id, job_id, status).
   returned: always
