@@ -873,8 +873,8 @@ class Migrate:
             reason = ('it is %s days old; Glacier bills an archive deleted before %d days as if it had stayed %d '
                       '(allow_early_deletion: true deletes it anyway)'
                       % ('an unknown number of' if age is None else '%.1f' % age, VAULT_MIN_DAYS, VAULT_MIN_DAYS))
-        elif not self.module.check_mode:
-            reason = self._verify_copy(copied)
+        else:
+            reason = self._verify_copy(copied)  # a read: check mode checks too
         if reason:
             item['deleted'] = False
             self.result['kept_in_vault'].append({'name': name, 'archive_id': archive_id, 'reason': reason})
