@@ -102,7 +102,7 @@ def select(data, vault_arn, names, versions):
         unknown = [n for n in names if n not in known]
         if unknown:
             raise ValueError('names: the catalog records no archive named %s in this vault; list the names with '
-                             'coldvault.glacier.catalog_info or ansible_local, or rebuild the catalog with '
+                             'ansible_local (the catalog), or rebuild the catalog with '
                              'coldvault.glacier.inventory (rebuild: true)' % ', '.join(repr(n) for n in unknown))
         wanted = list(dict.fromkeys(names))
     selected = []

@@ -149,3 +149,21 @@ echo "the bucket holds $parts parts of the killed upload"
 
 playbook resume.yml -e killed_parts="$parts" "$@"
 playbook delete_source.yml "$@"
+
+# The collection's playbook, with the backup role's settings and a migrate_config, on an inventory of this host.
+mkdir -p "$work/inventory/group_vars"
+printf 'glacier_backup:\n  hosts:\n    migrating-host:\n      ansible_connection: local\n      ansible_python_interpreter: %s\n' \
+  "$python" > "$work/inventory/hosts.yml"
+cat > "$work/inventory/group_vars/glacier_backup.yml" <<YAML
+backup_config:
+  vault: cvg-it-migrate
+  facts_file: $work/facts.d/migrate.fact
+  aws: {endpoint_url: "$endpoint", region: us-east-1, access_key: AKIACOLDVAULTTEST001, secret_key: cvg-it-SECRET-5f0c7e1a9b3d}
+migrate_config:
+  bucket: cvg-it-migrate-copies
+  prefix: from-vault
+YAML
+ansible-playbook -i "$work/inventory" "$collection_root/playbooks/migrate.yml" "$@" | tee "$work/playbook.log"
+grep -q 'finished: every archive is in the bucket (4 of 4 copied, 0 by this run' "$work/playbook.log"
+ansible-playbook -i "$work/inventory" "$collection_root/playbooks/migrate.yml" --check "$@" > "$work/check.log"
+grep -q 'ok=3 .*changed=0' "$work/check.log" || { cat "$work/check.log" >&2; exit 1; }
