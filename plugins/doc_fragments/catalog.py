@@ -63,3 +63,21 @@ options:
     type: str
     required: true
 """
+
+    # The vault or the bucket a module works on: exactly one of them.
+    TARGET = r"""
+options:
+  vault:
+    description:
+      - Name of the vault. 1 to 255 characters of C(a-z), C(A-Z), C(0-9), C(_), C(-) and C(.).
+      - Exactly one of O(vault) and O(bucket) is required.
+    type: str
+  bucket:
+    description:
+      - Name of an S3 bucket instead of a vault, holding objects that M(coldvault.glacier.upload) wrote with its
+        O(coldvault.glacier.upload#module:bucket) option, in the C(GLACIER), C(DEEP_ARCHIVE), C(GLACIER_IR) or
+        C(STANDARD) storage class. It must exist, in the region of the task.
+      - Exactly one of O(vault) and O(bucket) is required.
+    type: str
+    version_added: 0.1.0
+"""

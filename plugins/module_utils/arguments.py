@@ -26,6 +26,14 @@ def vault():
     return {'vault': dict(type='str', required=True)}
 
 
+def target():
+    """vault or bucket; pass TARGET_RULES to AnsibleAWSModule with it."""
+    return {'vault': dict(type='str'), 'bucket': dict(type='str')}
+
+
+TARGET_RULES = {'mutually_exclusive': [('vault', 'bucket')], 'required_one_of': [('vault', 'bucket')]}
+
+
 def wait():
     return {
         'wait': dict(type='bool', default=True),

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # This module_utils file is private to coldvault.glacier: it may change in any release. Do not use it elsewhere.
-"""Local file helpers: modes, hidden temporary files next to a destination, durable renames."""
+"""Local file helpers: modes, durable renames, quiet removal."""
 
 import os
 import re
@@ -37,20 +37,6 @@ def fsync_dir(directory):
         pass
     finally:
         os.close(fd)
-
-
-def open_temp(dest):
-    """Create a hidden temporary file next to ``dest`` with mode 0600; return (fd, path)."""
-    directory, base = os.path.split(os.path.abspath(dest))
-    for dummy in range(100):
-        path = os.path.join(directory, '.%s.%s.cvg-part' % (base, os.urandom(6).hex()))
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            continue
-        os.fchmod(fd, 0o600)  # whatever the umask: the content is never readable by others
-        return fd, path
-    raise OSError('no free temporary file name next to %s' % dest)
 
 
 def remove_quietly(path):

@@ -7,6 +7,10 @@ The inventory job is started or reused like a retrieval job (glacier/jobs.py). R
 vault lists with the ids the catalog records for the vault; rebuilding adds the archives the catalog lacks, from
 the structured descriptions the upload module writes (description.py). Rebuilding only adds: an archive id
 already in the catalog is never dropped or changed.
+
+For a bucket (BucketInventory) the listing is ListObjectsV2 under the prefix, consistent at once and taking seconds
+(s3/listing.py): no job. HeadObject adds the user metadata (the same ``cvg1`` description) of the objects the catalog
+lacks; reconciling and rebuilding compare and add by object key.
 """
 
 import copy
@@ -27,10 +31,13 @@ from ansible_collections.coldvault.glacier.plugins.module_utils import arguments
 from ansible_collections.coldvault.glacier.plugins.module_utils.glacier import api as glacier
 from ansible_collections.coldvault.glacier.plugins.module_utils.glacier import jobs
 from ansible_collections.coldvault.glacier.plugins.module_utils.glacier.job_output import JobOutput
+from ansible_collections.coldvault.glacier.plugins.module_utils.s3 import api as s3api
+from ansible_collections.coldvault.glacier.plugins.module_utils.s3 import listing
 from ansible_collections.coldvault.glacier.plugins.module_utils.transfer import TransferError
 
 _ISO = re.compile(r'\A\s*(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.\d+)?\s*(?:Z|[+-]00:?00)?\s*\Z')
 _HEX64 = re.compile(r'\A[0-9a-fA-F]{64}\Z')
+MAX_CONCURRENCY = 64
 
 
 class InventoryError(Exception):
@@ -203,6 +210,8 @@ class Inventory:
         self.result = {'changed': False, 'vault': p['vault'], 'facts_file': p['facts_file'], 'status': None,
                        'job_id': None}
         problem = glacier.invalid_vault_name('vault', p['vault'])
+        if not problem and p.get('prefix') is not None:
+            problem = 'prefix: applies to a bucket only'
         if problem:
             self.fail(problem)
         problem = arguments.validate_wait(p)
@@ -297,6 +306,132 @@ class Inventory:
         self.result['changed'] = self.result['changed'] or bool(outcome['added'])
 
 
+# ---------------------------------------------------------------------------
+# Buckets.
+
+def reconcile_bucket(data, arn, objects, prefix=''):
+    """Compare the catalog's records of bucket ``arn`` under ``prefix`` with the objects listed there.
+
+    Returns dict(missing_in_bucket, missing_in_catalog): live records whose key is not listed, and listed objects
+    whose key is nowhere in the catalog's bucket (deleted records included: prune recorded those).
+    """
+    listed = {item['key'] for item in objects}
+    known = set()
+    missing = []
+    for name, record in _catalog_records(data, arn):
+        key = record.get('key')
+        known.add(key)
+        if record.get('deleted_at') or key in listed or not str(key).startswith(prefix):
+            continue
+        missing.append({'name': name, 'key': key, 'version_id': record.get('version_id'),
+                        'uploaded_at': record.get('uploaded_at'), 'size': record.get('size'),
+                        'storage_class': record.get('storage_class')})
+    return {'missing_in_bucket': missing,
+            'missing_in_catalog': [dict(item) for item in objects if item['key'] not in known]}
+
+
+def plan_bucket_rebuild(data, arn, missing_in_catalog):
+    """What rebuilding adds: (additions [(name, record)] oldest first, foreign [objects], conflicts [str])."""
+    names = sorted(((catalog.get_entry(data, arn) or {}).get('archives') or {}))
+    additions, foreign, conflicts = [], [], []
+    for item in missing_in_catalog:
+        decoded = desc.decode(item.get('description'))
+        if decoded is None:
+            foreign.append(item)
+            continue
+        name = decoded['name']
+        if decoded['truncated']:
+            name = next((known for known in names if desc.name_matches(decoded, known)), name)
+        if decoded['size'] != item.get('size'):
+            conflicts.append('object %s: its description says %d bytes, S3 %s; S3 wins'
+                             % (item['key'], decoded['size'], item.get('size')))
+        additions.append((name, listing.record_of(item, decoded)))
+    additions.sort(key=lambda pair: pair[1]['uploaded_at'] or '')
+    return additions, foreign, conflicts
+
+
+def rebuild_bucket(data, arn, missing_in_catalog):
+    """Add what plan_bucket_rebuild() finds to ``data``; returns (added [dict(name, record...)], foreign, conflicts)."""
+    additions, foreign, conflicts = plan_bucket_rebuild(data, arn, missing_in_catalog)
+    added = []
+    for name, record in additions:
+        if insert_record(data, arn, name, record):
+            added.append(dict(record, name=name))
+    return added, foreign, conflicts
+
+
+class BucketInventory(Inventory):
+    """One run of the module for a bucket: list, describe what the catalog lacks, reconcile, rebuild."""
+
+    def __init__(self, module):  # pylint: disable=super-init-not-called
+        self.module = module
+        self.p = p = module.params
+        self.prefix = listing.folder(p['prefix'])
+        self.result = {'changed': False, 'bucket': p['bucket'], 'prefix': self.prefix, 'facts_file': p['facts_file'],
+                       'status': None}
+        problem = s3api.invalid_bucket_name('bucket', p['bucket'])
+        if not problem and p['refresh']:
+            problem = 'refresh: applies to a vault only; a bucket is listed afresh on every run'
+        if problem:
+            self.fail(problem)
+        if not 1 <= p['concurrency'] <= MAX_CONCURRENCY:
+            self.fail('concurrency: must be from 1 to %d, got %d' % (MAX_CONCURRENCY, p['concurrency']))
+        self.mode = arguments.facts_file_mode(self.module)
+        if os.path.isdir(p['facts_file']):
+            self.fail('facts_file: %s is a directory' % p['facts_file'])
+
+    def run(self):
+        module, p = self.module, self.p
+        try:
+            data = catalog.read(p['facts_file'])
+        except catalog.CatalogError as e:
+            self.fail('facts_file: %s' % e)
+        client = s3api.client(module, p['concurrency'])
+        located = s3api.locate_bucket(module, client, p['bucket'])
+        arn = located['arn']
+        self.result['bucket_arn'] = arn
+        try:
+            objects = listing.list_objects(client, p['bucket'], self.prefix)
+            known = {record.get('key'): name for name, record in _catalog_records(data, arn)}
+            heads = listing.head_objects(client, p['bucket'], [o['key'] for o in objects if o['key'] not in known],
+                                         p['concurrency'])
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, TransferError) as e:
+            aws.fail_transfer(module, e, 'listing bucket %s under %r failed' % (p['bucket'], self.prefix), **self.result)
+        described = []
+        for item in objects:
+            if item['key'] in known:
+                described.append(dict(item, name=known[item['key']]))
+            elif heads.get(item['key']) is not None:
+                described.append(listing.describe(item, heads[item['key']]))
+            # else: deleted between the listing and its HeadObject; it is not there any more
+        self.result.update(status=jobs.SUCCEEDED, objects=described)
+        if p['reconcile'] or p['rebuild']:
+            self.result.update(reconcile_bucket(data, arn, described, self.prefix))
+        if p['rebuild']:
+            self._rebuild_bucket(arn, described, located['region'])
+        return self.result
+
+    def _rebuild_bucket(self, arn, described, region):
+        outcome = {}
+
+        def mutate(fresh):
+            # Planned again under the catalog's lock, on what the file holds now.
+            catalog.get_entry(fresh, arn, create=True, region=region)
+            missing = reconcile_bucket(fresh, arn, described, self.prefix)['missing_in_catalog']
+            outcome['added'], outcome['foreign'], outcome['conflicts'] = rebuild_bucket(fresh, arn, missing)
+        try:
+            if self.module.check_mode:
+                catalog.update(self.p['facts_file'], mutate, mode=self.mode, check_mode=True)
+            else:
+                self.save(mutate)
+        except catalog.CatalogError as e:
+            self.fail('facts_file: %s' % e)
+        for warning in outcome['conflicts']:
+            self.module.warn(warning)
+        self.result.update(rebuilt=outcome['added'], foreign=outcome['foreign'])
+        self.result['changed'] = bool(outcome['added'])
+
+
 def _without_job(data, arn):
     """A copy of ``data`` that records no inventory job, so that obtain() starts a new one."""
     fresh = copy.deepcopy(data)
@@ -306,6 +441,6 @@ def _without_job(data, arn):
 
 def run_inventory(module):
     started = time.monotonic()
-    result = Inventory(module).run()
+    result = (BucketInventory if module.params.get('bucket') is not None else Inventory)(module).run()
     result['seconds'] = round(time.monotonic() - started, 3)
     return result

@@ -157,6 +157,8 @@ class Stats:
         self.bytes = 0
         self.pieces = 0
         self.retries = 0
+        self.resumed_bytes = 0
+        self.resumed_pieces = 0
 
     def moved(self, nbytes):
         """Bytes sent or received."""
@@ -178,6 +180,12 @@ class Stats:
         with self._lock:
             self.retries += 1
 
+    def resumed(self, nbytes):
+        """A range of ``nbytes`` that an earlier run downloaded, verified again on disk instead of fetched."""
+        with self._lock:
+            self.resumed_bytes += nbytes
+            self.resumed_pieces += 1
+
     def as_dict(self, parts=None):
         seconds = max(self._clock() - self.started, 1e-6)
         rate = round(self.bytes / seconds / 1e6, 2)
@@ -185,6 +193,7 @@ class Stats:
             return {'bytes_sent': self.bytes, 'parts': parts, 'parts_sent': self.pieces,
                     'seconds': round(seconds, 3), 'mb_per_s': rate}
         return {'bytes_received': self.bytes, 'ranges': self.pieces, 'range_retries': self.retries,
+                'bytes_resumed': self.resumed_bytes, 'ranges_resumed': self.resumed_pieces,
                 'seconds': round(seconds, 3), 'mb_per_s': rate}
 
 

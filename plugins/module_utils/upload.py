@@ -12,6 +12,7 @@ can resume it), when an archive is complete (so its id is never lost), and when 
 
 import os
 import stat
+import time
 
 try:
     import botocore.exceptions
@@ -204,7 +205,7 @@ class BucketTarget:
         """fail_json_aws, so the structured S3 error stays in the result, with what to do about it."""
         if resumable:
             msg += ' (the next run resumes the upload)'
-        s3api.fail(self.module, exc, msg, bucket=self.bucket, storage_class=self.storage_class, **run.result)
+        s3api.fail(self.module, exc, msg, storage_class=self.storage_class, **run.result)
 
 
 def _iso(value):

@@ -319,9 +319,9 @@ from ansible_collections.coldvault.glacier.plugins.module_utils.upload import ru
 def main():
     argument_spec = dict(
         vault=dict(type='str'),
-    bucket=dict(type='str'),
-    prefix=dict(type='str'),
-    storage_class=dict(type='str', choices=['DEEP_ARCHIVE', 'GLACIER', 'GLACIER_IR', 'STANDARD']),
+        bucket=dict(type='str'),
+        prefix=dict(type='str'),
+        storage_class=dict(type='str', choices=['DEEP_ARCHIVE', 'GLACIER', 'GLACIER_IR', 'STANDARD']),
         src=dict(type='path', required=True),
         name=dict(type='str'),
         part_size=dict(type='int'),

@@ -37,6 +37,11 @@ options:
     description:
       - Tags of the vault, a dictionary of keys and values (values are sent as strings).
       - If O(tags) is not set, the tags of the vault are not modified.
+      - As AWS documents them, a vault has at most 50 tags (tags with a key beginning with V(aws:) do not count),
+        keys have 1 to 128 characters and must not begin with V(aws:), values have at most 256 characters. Tags
+        that break these rules fail the task before anything is written. If the service still refuses them after
+        this run created the vault or changed its tags, the task fails with C(changed=true), RV(vault) and
+        a message that says what was done.
       - Only used with O(state=present).
     type: dict
     aliases: ['resource_tags']

@@ -1,15 +1,17 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # This module_utils file is private to coldvault.glacier: it may change in any release. Do not use it elsewhere.
-"""Parallel, verified download of a retrieval job's output (GetJobOutput with ``Range``).
+"""Parallel, verified, resumable download of a retrieval job's output (GetJobOutput with ``Range``).
 
 The archive is fetched in ranges of a power-of-two number of MiB, each starting at a multiple of its size, so
 every range is a node of the archive's tree hash: the service sends that node (``x-amz-sha256-tree-hash``,
 botocore's ``checksum``) with each range and the archive's tree hash is combined from the range hashes, without
 reading the file again. Each range is streamed in 1 MiB blocks that are hashed and written at their offset
-(``os.pwrite``) into a temporary file next to the destination, created 0600, so memory does not grow with the
-archive or range size. The temporary file is fsynced and moved into place only when every hash matched; on any
-failure it is removed, so the destination never holds a partial file.
+(``os.pwrite``) into the archive's temporary file next to the destination, so memory does not grow with the
+archive or range size. That file and its journal of verified ranges are partial_download.py's: a run that is
+killed or fails keeps them, and the next one, with this job or a new job for the same archive, fetches only the
+ranges still missing. The file is moved into place only when the whole archive's hash matched, so the destination
+never holds a partial file.
 """
 
 import hashlib
@@ -22,11 +24,10 @@ except ImportError:
     pass  # Handled by AnsibleAWSModule
 
 from ansible_collections.coldvault.glacier.plugins.module_utils.aws import error_code
-from ansible_collections.coldvault.glacier.plugins.module_utils.files import fsync_dir, open_temp, remove_quietly
 from ansible_collections.coldvault.glacier.plugins.module_utils.glacier.jobs import JobGone
-from ansible_collections.coldvault.glacier.plugins.module_utils.transfer import (
-    Attempts, Stats, TransferError, plan_ranges, run_parallel)
-from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import MIB, TreeHasher, tree_hash
+from ansible_collections.coldvault.glacier.plugins.module_utils.partial_download import PartialDownload
+from ansible_collections.coldvault.glacier.plugins.module_utils.transfer import Attempts, Stats, TransferError
+from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import MIB, TreeHasher
 
 # Attempts per range on top of botocore's own retries (throttling, 5xx, 408, dropped connections before the reply):
 # these cover a body cut off mid-way and a range whose bytes do not match the tree hash the service sent.
@@ -34,19 +35,13 @@ RANGE_ATTEMPTS = 4
 OUTPUT_ATTEMPTS = 4
 
 
-def combine(range_digests):
-    """Archive tree hash (hex) from the raw tree hashes of the ranges of plan_ranges(), in order."""
-    return tree_hash(range_digests).hex()
-
-
 class JobOutput:
     """Downloads the output of one completed job of one vault with a thread-safe botocore Glacier client."""
 
-    def __init__(self, client, vault, job_id, concurrency=4, sleep=time.sleep):
+    def __init__(self, client, vault, job_id, sleep=time.sleep):
         self.client = client
         self.vault = vault
         self.job_id = job_id
-        self.concurrency = concurrency
         self.stats = Stats('download')
         self._sleep = sleep
 
@@ -78,23 +73,12 @@ class JobOutput:
         # A cut-off body is a botocore error here (it checks Content-Length); TransferError is never raised.
         return self._attempts(OUTPUT_ATTEMPTS).run('downloading the output of job %s' % self.job_id, once)
 
-    # -- archive output to a file ----------------------------------------------------------------------------------
-    def to_file(self, fd, size, range_size):
-        """Fetch ``size`` bytes into the open file ``fd`` in parallel ranges; return the archive tree hash (hex).
+    # -- archive output to a file, one range at a time -----------------------------------------------------------
+    def fetch_range(self, fd, offset, length, stop):
+        """One range into the open file ``fd`` at its offset, with retries; returns its raw tree hash.
 
-        Every range is checked against the tree hash the service sent with it and fetched again when it differs.
+        The range is checked against the tree hash the service sent with it and fetched again when it differs.
         """
-        ranges = plan_ranges(size, range_size)
-        digests = [None] * len(ranges)
-
-        def work(index, stop, offset, length):
-            digests[index] = self._fetch_range(fd, offset, length, stop)
-
-        run_parallel(work, ranges, self.concurrency, 'glacier-range')
-        return combine(digests)
-
-    def _fetch_range(self, fd, offset, length, stop):
-        """One range with retries; returns its raw tree hash."""
         http_range = 'bytes=%d-%d' % (offset, offset + length - 1)
         return self._attempts(RANGE_ATTEMPTS).run(
             'downloading %s of the output of job %s' % (http_range, self.job_id),
@@ -138,32 +122,23 @@ class JobOutput:
         return digest
 
 
-def download_archive(client, vault, job_id, dest, size, range_size, concurrency=4, expected=None,
-                     atomic_move=None, sleep=time.sleep):
-    """Download the archive output of ``job_id`` to ``dest`` (verified, atomic); return (tree hash hex, stats).
+def archive_identity(vault_arn, archive_id):
+    """What names an archive's bytes: the same for every job of it, so a new job resumes an old download."""
+    return 'glacier:%s:%s' % (vault_arn, archive_id)
 
+
+def download_archive(client, vault, job_id, dest, size, range_size, concurrency=4, expected=None,
+                     atomic_move=None, sleep=time.sleep, identity=None):
+    """Download the archive output of ``job_id`` to ``dest`` (verified, resumable, atomic); return (hash, stats).
+
+    ``identity`` names the archive (archive_identity()); a download of the same archive to the same dest that an
+    earlier run left unfinished is resumed (default: the job, so only this job's output is resumed).
     ``expected`` maps a source name ('catalog', 'job') to the tree hash it gives; each must match the combined
-    hash. ``atomic_move(tmp, dest)`` moves the finished file into place (default os.replace). The temporary file
-    is removed on any failure, including a failing ``atomic_move``.
+    hash. ``atomic_move(tmp, dest)`` moves the finished file into place (default os.replace). On a failure the
+    temporary file keeps the ranges verified so far, for the next run.
     """
-    output = JobOutput(client, vault, job_id, concurrency, sleep)
-    fd, tmp = open_temp(dest)
-    moved = False
-    try:
-        try:
-            os.ftruncate(fd, size)  # sparse: ranges land at their offsets in any order
-            archive_hash = output.to_file(fd, size, range_size)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        for source, value in sorted((expected or {}).items()):
-            if value and value.lower() != archive_hash:
-                raise TransferError('tree hash mismatch for the archive: the %s has %s, the bytes received hash to %s'
-                                    % (source, value, archive_hash))
-        (atomic_move or os.replace)(tmp, dest)
-        moved = True
-    finally:
-        if not moved:
-            remove_quietly(tmp)
-    fsync_dir(os.path.dirname(os.path.abspath(dest)))
+    output = JobOutput(client, vault, job_id, sleep)
+    with PartialDownload(dest, identity or 'glacier-job:%s:%s' % (vault, job_id), size, range_size) as part:
+        archive_hash = part.download(output.fetch_range, concurrency, output.stats, 'glacier-range')
+        part.finish(archive_hash, expected, atomic_move)
     return archive_hash, output.stats.as_dict()

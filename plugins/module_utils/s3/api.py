@@ -104,8 +104,11 @@ def explain(exc, bucket=None, storage_class=None):
 
 
 def fail(module, exc, msg, bucket=None, storage_class=None, **result):
-    """fail_json_aws (the structured error is kept), with what to do about it spelled out."""
-    advice = explain(exc, bucket, storage_class)
+    """fail_json_aws (the structured error is kept), with what to do about it spelled out.
+
+    ``bucket`` defaults to the result's (a result holding ``bucket`` cannot also pass it as a keyword).
+    """
+    advice = explain(exc, bucket or result.get('bucket'), storage_class)
     aws.fail_aws(module, exc, '%s: %s' % (msg, advice) if advice else msg, **result)
 
 

@@ -200,7 +200,9 @@ def test_stats_report_each_direction_under_its_documented_keys():
     down.moved(2 * 10 ** 6)
     down.piece_done()
     down.retried()
-    assert down.as_dict() == {'bytes_received': 8000000, 'ranges': 1, 'range_retries': 1, 'seconds': 4.0, 'mb_per_s': 2.0}
+    down.resumed(3 * 10 ** 6)
+    assert down.as_dict() == {'bytes_received': 8000000, 'ranges': 1, 'range_retries': 1, 'bytes_resumed': 3000000,
+                              'ranges_resumed': 1, 'seconds': 4.0, 'mb_per_s': 2.0}
 
 
 # --- block body -------------------------------------------------------------------------------------------------

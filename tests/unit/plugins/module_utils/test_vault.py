@@ -124,3 +124,171 @@ def test_refused_message_quotes_the_service():
     assert '"Vault not empty or recently written to: %s"' % ARN in msg
     assert 'daily inventory' in msg
     assert 'Nothing was changed' in msg
+
+
+# --- tag restrictions, checked before any write ----------------------------------------------
+
+def test_invalid_tags_accepts_what_aws_documents():
+    tags = {'k%02d' % i: 'v' for i in range(vault.MAX_TAGS - 2)}
+    tags.update({'x' * 128: 'y' * 256, 'empty-value': ''})
+    assert len(tags) == vault.MAX_TAGS == 50
+    assert vault.invalid_tags(tags) is None
+
+
+@pytest.mark.parametrize('tags, message', [
+    ({'k%02d' % i: 'v' for i in range(51)}, '51 tags given, a vault can have at most 50'),
+    ({'x' * 129: 'v'}, "key 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...' is 129 characters long, at most 128"),
+    ({'k': 'é' * 257}, "the value of 'k' is 257 characters long, at most 256"),
+    ({'aws:owner': 'me'}, "key 'aws:owner' begins with aws:, which AWS reserves"),
+    ({'AWS:Owner': 'me'}, "key 'AWS:Owner' begins with aws:"),
+    ({'': 'v'}, 'a key is empty'),
+])
+def test_invalid_tags_names_the_option_and_the_problem(tags, message):
+    msg = vault.invalid_tags(tags)
+    assert msg.startswith('tags: ') and msg.endswith('Nothing was changed')
+    assert message in msg
+
+
+def test_invalid_tags_lists_every_problem_at_once():
+    msg = vault.invalid_tags({'aws:a': '1', 'b': 'v' * 300})
+    assert "'aws:a' begins with aws:" in msg and "the value of 'b' is 300 characters" in msg
+
+
+def test_too_many_tags_counts_kept_tags_but_not_aws_ones():
+    current = {'old%02d' % i: 'v' for i in range(45)}
+    current['aws:cloudformation:stack'] = 'x'
+    desired = {'new%d' % i: 'v' for i in range(5)}
+    dummy, dummy, after = vault.plan_tags(current, desired, purge=False)
+    assert vault.too_many_tags(after, desired) is None  # 50 counted; the aws: tag does not count
+    desired['new5'] = 'v'
+    dummy, dummy, after = vault.plan_tags(current, desired, purge=False)
+    msg = vault.too_many_tags(after, desired)
+    assert msg == ('tags: the vault would have 51 tags (45 of them already on the vault and kept because purge_tags '
+                   'is false), a vault can have at most 50. Nothing was changed')
+    dummy, dummy, after = vault.plan_tags(current, desired, purge=True)
+    assert vault.too_many_tags(after, desired) is None
+
+
+# --- a run against a fake client -------------------------------------------------------------
+
+class Exit(Exception):
+    def __init__(self, failed, kwargs):
+        super().__init__(kwargs.get('msg'))
+        self.failed = failed
+        self.kwargs = kwargs
+
+
+class FakeModule:
+    def __init__(self, client, **params):
+        self.params = {'name': 'backups', 'state': 'present', 'tags': None, 'purge_tags': True}
+        self.params.update(params)
+        self.check_mode = False
+        self._diff = False
+        self._client = client
+
+    def client(self, service, config=None):
+        return self._client
+
+    def fail_json(self, **kwargs):
+        raise Exit(True, kwargs)
+
+    def fail_json_aws(self, exc, msg, **kwargs):
+        raise Exit(True, dict(kwargs, msg='%s: %s' % (msg, exc)))
+
+
+class FakeGlacier:
+    """A vault store that refuses AddTagsToVault beyond ``limit`` tags, as the service may."""
+
+    def __init__(self, limit=50):
+        self.vaults = {}
+        self.limit = limit
+        self.calls = []
+
+    def _vault(self, name):
+        if name not in self.vaults:
+            raise botocore.exceptions.ClientError(
+                {'Error': {'Code': 'ResourceNotFoundException', 'Message': 'Vault not found'}}, 'DescribeVault')
+        return self.vaults[name]
+
+    def describe_vault(self, vaultName):
+        self.calls.append('DescribeVault')
+        self._vault(vaultName)
+        return {'VaultARN': ARN, 'VaultName': vaultName, 'CreationDate': 'd', 'NumberOfArchives': 0, 'SizeInBytes': 0}
+
+    def list_tags_for_vault(self, vaultName):
+        self.calls.append('ListTagsForVault')
+        return {'Tags': dict(self._vault(vaultName))}
+
+    def create_vault(self, vaultName):
+        self.calls.append('CreateVault')
+        self.vaults.setdefault(vaultName, {})
+
+    def remove_tags_from_vault(self, vaultName, TagKeys):
+        self.calls.append('RemoveTagsFromVault')
+        for key in TagKeys:
+            self._vault(vaultName).pop(key, None)
+
+    def add_tags_to_vault(self, vaultName, Tags):
+        self.calls.append('AddTagsToVault')
+        merged = dict(self._vault(vaultName), **Tags)
+        if len(merged) > self.limit:
+            raise botocore.exceptions.ClientError(
+                {'Error': {'Code': 'LimitExceededException', 'Message': 'The maximum of %d tags' % self.limit}},
+                'AddTagsToVault')
+        self.vaults[vaultName] = merged
+
+
+WRITES = {'CreateVault', 'RemoveTagsFromVault', 'AddTagsToVault'}
+
+
+@pytest.mark.parametrize('tags', [{'k%02d' % i: 'v' for i in range(51)}, {'aws:x': 'v'}, {'k': 'v' * 257}])
+def test_bad_tags_refused_before_any_request(tags):
+    fake = FakeGlacier()
+    with pytest.raises(Exit) as exc:
+        vault.run_vault(FakeModule(fake, tags=tags))
+    assert exc.value.kwargs['msg'].startswith('tags: ')
+    assert fake.calls == [] and fake.vaults == {}
+
+
+def test_too_many_tags_with_kept_ones_refused_before_any_write():
+    fake = FakeGlacier()
+    fake.vaults['backups'] = {'old%02d' % i: 'v' for i in range(48)}
+    with pytest.raises(Exit) as exc:
+        vault.run_vault(FakeModule(fake, tags={'a': '1', 'b': '2', 'c': '3'}, purge_tags=False))
+    assert 'would have 51 tags (48 of them already on the vault' in exc.value.kwargs['msg']
+    assert exc.value.kwargs['changed'] is False
+    assert not WRITES & set(fake.calls)
+
+
+def test_failure_after_creating_the_vault_says_what_was_done():
+    fake = FakeGlacier(limit=10)  # a service that enforces the API reference's 10 tags
+    with pytest.raises(Exit) as exc:
+        vault.run_vault(FakeModule(fake, tags={'k%02d' % i: 'v' for i in range(11)}))
+    result = exc.value.kwargs
+    assert result['changed'] is True
+    assert result['vault']['arn'] == ARN and result['vault']['tags'] == {}
+    assert result['msg'].startswith('cannot add tags to vault backups; this run had already created the vault '
+                                    '(ARN %s), a rerun continues from there: ' % ARN)
+    assert 'LimitExceededException' in result['msg']
+    assert fake.vaults == {'backups': {}}
+
+
+def test_failure_after_removing_tags_says_so():
+    fake = FakeGlacier(limit=2)
+    fake.vaults['backups'] = {'a': '1', 'b': '2'}
+    with pytest.raises(Exit) as exc:
+        vault.run_vault(FakeModule(fake, tags={'c': '3', 'd': '4', 'e': '5'}))
+    result = exc.value.kwargs
+    assert result['changed'] is True
+    assert 'already removed tags a, b (ARN %s)' % ARN in result['msg']
+    assert result['vault']['tags'] == {}
+
+
+def test_first_write_failing_changes_nothing_and_says_nothing_was_done():
+    fake = FakeGlacier(limit=1)
+    fake.vaults['backups'] = {}
+    with pytest.raises(Exit) as exc:
+        vault.run_vault(FakeModule(fake, tags={'a': '1', 'b': '2'}))
+    assert exc.value.kwargs['changed'] is False
+    assert 'already' not in exc.value.kwargs['msg']
+    assert 'vault' not in exc.value.kwargs

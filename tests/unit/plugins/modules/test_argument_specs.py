@@ -49,6 +49,9 @@ def test_every_module_supports_check_mode(name, monkeypatch):
     ('retrieve', {'vault': 'v', 'name': 'n', 'dest': '/d'}),
     ('inventory', {'vault': 'v'}),
     ('prune', {'vault': 'v', 'name': 'n', 'keep': 3}),
+    ('retrieve', {'bucket': 'b', 'key': 'k', 'dest': '/d'}),
+    ('inventory', {'bucket': 'b'}),
+    ('prune', {'bucket': 'b', 'name': 'n', 'keep': 3}),
     ('migrate', {'vault': 'v', 'bucket': 'b'}),
 ])
 def test_the_smallest_valid_call_passes_and_facts_file_defaults(name, params, monkeypatch):
@@ -59,13 +62,18 @@ def test_the_smallest_valid_call_passes_and_facts_file_defaults(name, params, mo
 
 
 @pytest.mark.parametrize('name, params, message', [
-    ('retrieve', {'vault': 'v', 'dest': '/d'}, 'one of the following is required: archive_id, name'),
-    ('retrieve', {'vault': 'v', 'dest': '/d', 'name': 'n', 'archive_id': 'a'}, 'mutually exclusive: archive_id|name'),
+    ('retrieve', {'vault': 'v', 'dest': '/d'}, 'one of the following is required: archive_id, key, name'),
+    ('retrieve', {'vault': 'v', 'dest': '/d', 'name': 'n', 'archive_id': 'a'}, 'mutually exclusive: archive_id|key|name'),
+    ('retrieve', {'bucket': 'b', 'dest': '/d', 'name': 'n', 'key': 'k'}, 'mutually exclusive: archive_id|key|name'),
+    ('retrieve', {'vault': 'v', 'bucket': 'b', 'dest': '/d', 'name': 'n'}, 'mutually exclusive: vault|bucket'),
+    ('retrieve', {'dest': '/d', 'name': 'n'}, 'one of the following is required: vault, bucket'),
+    ('prune', {'vault': 'v', 'bucket': 'b', 'name': 'n', 'keep': 1}, 'mutually exclusive: vault|bucket'),
+    ('prune', {'name': 'n', 'keep': 1}, 'one of the following is required: vault, bucket'),
     ('retrieve', {'vault': 'v', 'dest': '/d', 'archive_id': 'a', 'version': 1}, 'missing parameter(s) required by'),
     ('retrieve', {'vault': 'v', 'dest': '/d', 'name': 'n', 'overwrite': 'sometimes'}, 'overwrite must be one of'),
     ('upload', {'vault': 'v', 'src': '/f', 'file_change_strategy': 'mtime'}, 'file_change_strategy must be one of'),
     ('prune', {'vault': 'v', 'name': 'n'}, 'missing required arguments: keep'),
-    ('inventory', {}, 'missing required arguments: vault'),
+    ('inventory', {}, 'one of the following is required: vault, bucket'),
     ('migrate', {'vault': 'v'}, 'missing required arguments: bucket'),
     ('migrate', {'vault': 'v', 'bucket': 'b', 'versions': 'newest'}, 'versions must be one of'),
     ('migrate', {'vault': 'v', 'bucket': 'b', 'tier': 'Cheap'}, 'tier must be one of'),

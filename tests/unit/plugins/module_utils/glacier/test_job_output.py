@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Range planning, tree-hash combination and the verified parallel download, against a fake Glacier client."""
+"""Range planning, tree-hash combination and the verified, resumable parallel download, against a fake Glacier."""
 
 import os
 import re
@@ -14,8 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.coldvault.glacier.plugins.module_utils.glacier import job_output
-from ansible_collections.coldvault.glacier.plugins.module_utils.glacier.job_output import JobOutput, combine, download_archive
+from ansible_collections.coldvault.glacier.plugins.module_utils.glacier.job_output import (
+    JobOutput, archive_identity, download_archive)
 from ansible_collections.coldvault.glacier.plugins.module_utils.glacier.jobs import JobGone
+from ansible_collections.coldvault.glacier.plugins.module_utils.partial_download import part_path
 from ansible_collections.coldvault.glacier.plugins.module_utils.transfer import TransferError, plan_ranges
 from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import MIB, TreeHasher, tree_hash
 
@@ -121,21 +123,21 @@ def test_range_hashes_combine_into_the_archive_hash(size, mib):
     ranges = plan_ranges(size, mib * MIB)
     assert sum(length for dummy, length in ranges) == size
     digests = [bytes.fromhex(tree_hash_of(data[off:off + ln])) for off, ln in ranges]
-    assert combine(digests) == tree_hash_of(data)
+    assert tree_hash(digests).hex() == tree_hash_of(data)
 
 
-def test_combine_matches_tree_hash_of_leaves():
+def test_combining_nodes_matches_tree_hash_of_leaves():
     leaves = [os.urandom(32) for dummy in range(7)]
     hasher = TreeHasher()
     for leaf in leaves:
         hasher.add_leaf(leaf)
-    assert combine([tree_hash(leaves[:4]), tree_hash(leaves[4:])]) == hasher.hexdigest()
+    assert tree_hash([tree_hash(leaves[:4]), tree_hash(leaves[4:])]).hex() == hasher.hexdigest()
 
 
 # --- download ---------------------------------------------------------------------------------------------------
 
 def leftovers(directory):
-    return [name for name in os.listdir(directory) if name.endswith('.cvg-part')]
+    return [name for name in os.listdir(directory) if '.cvg-part' in name]
 
 
 @pytest.mark.parametrize('size', [1, MIB - 1, MIB, MIB + 1, 5 * MIB + 12345])
@@ -218,13 +220,40 @@ def test_whole_archive_hash_must_match_catalog_and_job(tmp_path):
     assert not dest.exists() and leftovers(tmp_path) == []
 
 
-def test_failing_move_removes_the_temporary_file(tmp_path):
+def test_failing_move_keeps_the_verified_file_for_the_next_run(tmp_path):
     def broken_move(src, dst):
         raise OSError('disk on fire')
+    data = os.urandom(2 * MIB)
+    dest = str(tmp_path / 'out')
     with pytest.raises(OSError, match='disk on fire'):
-        download_archive(FakeGlacier(b'x' * 10), 'v', 'job', str(tmp_path / 'out'), 10, MIB,
-                         atomic_move=broken_move, sleep=no_sleep)
-    assert os.listdir(str(tmp_path)) == []
+        download_archive(FakeGlacier(data), 'v', 'job', dest, len(data), MIB, atomic_move=broken_move, sleep=no_sleep,
+                         identity='A')
+    assert len(leftovers(tmp_path)) == 2  # the file and its journal
+    fake = FakeGlacier(data)
+    dummy, stats = download_archive(fake, 'v', 'job', dest, len(data), MIB, sleep=no_sleep, identity='A')
+    assert fake.calls == [] and stats['bytes_resumed'] == len(data) and stats['bytes_received'] == 0
+    assert open(dest, 'rb').read() == data and leftovers(tmp_path) == []
+
+
+def test_a_download_that_failed_resumes_with_a_new_job(tmp_path):
+    """The job expired (404) after 3 of 6 ranges: a new job of the same archive fetches only the other 3."""
+    data = os.urandom(6 * MIB)
+    dest = str(tmp_path / 'out.bin')
+    identity = archive_identity('arn:aws:glacier:us-east-1:123456789012:vaults/v', 'ARCHIVE')
+    (tmp_path / '.out.bin.0a1b2c3d4e5f.cvg-part').write_bytes(b'left by an earlier version')
+    first = FakeGlacier(data, faults={4: '404'})
+    with pytest.raises(JobGone):
+        download_archive(first, 'v', 'old-job', dest, len(data), MIB, concurrency=1, sleep=no_sleep, identity=identity)
+    assert first.calls == ['bytes=%d-%d' % (n * MIB, (n + 1) * MIB - 1) for n in range(4)]
+    part = os.path.basename(part_path(dest, identity))
+    assert sorted(leftovers(tmp_path)) == [part, part + '.jsonl']  # the earlier version's random file is gone
+    second = FakeGlacier(data)
+    archive_hash, stats = download_archive(second, 'v', 'new-job', dest, len(data), MIB, concurrency=2,
+                                           expected={'catalog': tree_hash_of(data)}, sleep=no_sleep, identity=identity)
+    assert sorted(second.calls) == ['bytes=%d-%d' % (n * MIB, (n + 1) * MIB - 1) for n in range(3, 6)]
+    assert stats['bytes_received'] == 3 * MIB and stats['bytes_resumed'] == 3 * MIB and stats['ranges_resumed'] == 3
+    assert archive_hash == tree_hash_of(data) and open(dest, 'rb').read() == data
+    assert leftovers(tmp_path) == []
 
 
 def test_read_all_retries_a_cut_body():
