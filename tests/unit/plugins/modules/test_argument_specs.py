@@ -86,9 +86,11 @@ def test_bad_calls_are_refused_naming_the_option(name, params, message, monkeypa
 
 @pytest.mark.parametrize('name', ['upload', 'inventory', 'prune', 'migrate'])
 def test_mode_is_the_deprecated_alias_of_facts_file_mode(name, monkeypatch):
-    params = {'vault': 'v', 'src': '/f', 'name': 'n', 'keep': 1, 'bucket': 'b'}
+    params = {'vault': 'v', 'src': '/f', 'name': 'n', 'keep': 1}
     spec = spec_of(name, monkeypatch)['argument_spec']
     params = {k: v for k, v in params.items() if k in spec}
+    if name == 'migrate':
+        params['bucket'] = 'b'
     params['mode'] = '0640'
     result = validate(spec_of(name, monkeypatch), params)
     assert result.validated_parameters['facts_file_mode'] == '0640'
