@@ -165,8 +165,8 @@ def main():
         'load_average_after': os.getloadavg()[0],
     }
     rows = [
-        ('migrate %d MiB, %d ms, %d x %.0f MB/s each way, %d MiB parts' % (size // MIB, args.latency_ms, args.concurrency,
-                                                                      args.bandwidth / 1e6, args.part_mib),
+        ('migrate %d MiB, %d ms, %d x %.0f MB/s each way, %d MiB parts'
+         % (size // MIB, args.latency_ms, args.concurrency, args.bandwidth / 1e6, args.part_mib),
          '%.1f MB/s = %.0f %% of the cap (%.0f MB/s)' % (rate / 1e6, 100 * rate / cap, cap / 1e6),
          '>= %.0f %%' % (100 * TARGET_SHARE), rate / cap >= TARGET_SHARE),
         ('peak RSS of the module process', '%.0f MiB' % process['peak_rss_mib'], '<= %d MiB' % TARGET_RSS_MIB,

@@ -83,7 +83,7 @@ def backdate(facts, vault_arn, days, archive_ids):
             if record['archive_id'] in archive_ids:
                 record['uploaded_at'] = when
                 found += 1
-        entry.update({k: v for k, v in entry['history'][-1].items()})
+        entry.update(entry['history'][-1])
     if found != len(archive_ids):
         sys.exit('backdate: found %d of the %d archive ids' % (found, len(archive_ids)))
     with open(facts, 'w', encoding='utf-8') as fh:
