@@ -429,3 +429,17 @@ def test_copy_keys_depend_on_the_archive_only():
     assert key != migrate.copy_key('old', '/srv/db.tar', ARN, dict(record, archive_id='A2'))
     assert migrate.object_metadata(ARN, 'n', {'archive_id': 'A1', 'size': 5, 'mtime': 1.5})['coldvault-description'] \
         .startswith('cvg1 ')
+
+
+def test_copies_take_their_place_in_the_history_of_a_bucket_already_in_use(vault):
+    glacier, s3, facts, archives = vault
+    # The backups of "db" went to the bucket already, before the vault's archives of it are migrated.
+    catalog.update(facts, lambda d: catalog.record_archive(d, BUCKET_ARN, 'db', {
+        'key': 'db/new', 'size': 1, 'uploaded_at': days_ago(0), 'tree_hash': 'ab' * 32}))
+    run(glacier, s3, facts, names=['db'])
+    glacier.complete()
+    assert run(glacier, s3, facts, names=['db'])['counts']['migrated'] == 2
+    data = catalog.read(facts)
+    assert [r['key'] == 'db/new' or r['migrated_from']['archive_id'] for r in catalog.history(data, BUCKET_ARN, 'db')] \
+        == ['A-db-200', 'A-db-10', True]
+    assert catalog.latest(data, BUCKET_ARN, 'db')['key'] == 'db/new'  # "the latest" is still the latest backup
