@@ -1,7 +1,7 @@
 # coldvault.glacier — developer and CI entry points.
 #   make demo   set up .venv, start the local Glacier endpoint, run the demo, stop the endpoint
 #   make test   everything CI runs: sanity, lint, unit, endpoint, integration, changelog and packaging checks
-#   make bench  the upload and restore benchmarks against the local endpoint (docs/benchmark.md)
+#   make bench  the upload, restore and migrate benchmarks against the local endpoint (docs/benchmark.md)
 #   make floors sanity, unit and upload integration tests on the oldest declared ansible-core, amazon.aws, boto3
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -97,6 +97,8 @@ bench: tree $(VENV)/.bench-installed
 	  --workdir $(BENCH_DIR) --json $(BENCH_DIR)/results.json --chart $(BENCH_DIR)/benchmark.svg $(BENCH_ARGS)
 	cd $(COLL) && PYTHONPATH=$(BUILD) ANSIBLE_COLLECTIONS_PATH=$(BUILD) python tests/benchmark/s3_restore_bench.py \
 	  --workdir $(BENCH_DIR) --json $(BENCH_DIR)/s3-restore.json $(BENCH_ARGS)
+	cd $(COLL) && PYTHONPATH=$(BUILD) ANSIBLE_COLLECTIONS_PATH=$(BUILD) python tests/benchmark/migrate_bench.py \
+	  --workdir $(BENCH_DIR) --json $(BENCH_DIR)/migrate.json $(filter --quick,$(BENCH_ARGS))
 
 # Fact gathering and an upload's record with a 100k-record history (docs/benchmark.md, "The catalog"; ~5 minutes).
 CATALOG_BENCH_DIR ?= /tmp/coldvault-glacier-bench-catalog

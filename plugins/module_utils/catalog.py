@@ -278,11 +278,11 @@ def insert_archive(data, arn, name, record):
 
 
 @_history_errors
-def mark_deleted(data, arn, archive_id, deleted_at=None, name=None):
+def mark_deleted(data, arn, archive_id, deleted_at=None, name=None, fields=None):
     """Mark the record with ``archive_id`` deleted (in ``name``, or any name if None).
 
-    The record stays in the history, with deleted_at; the entry's top-level fields move to the
-    newest record that is not deleted. Unknown or already deleted ids change nothing.
+    The record stays in the history, with deleted_at and ``fields`` (such as where its copy went); the entry's
+    top-level fields move to the newest record that is not deleted. Unknown or already deleted ids change nothing.
     """
     kind_of(arn)
     store = _store(data)
@@ -292,7 +292,7 @@ def mark_deleted(data, arn, archive_id, deleted_at=None, name=None):
     seq, found_name, record = found
     if record.get('deleted_at'):
         return False
-    store.set_deleted(seq, record, deleted_at or now())
+    store.set_deleted(seq, dict(record, **copy.deepcopy(fields or {})), deleted_at or now())
     _refresh(data, arn, found_name)
     return True
 

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # This module_utils file is private to coldvault.glacier: it may change in any release. Do not use it elsewhere.
 """The transfer machinery every backend shares: a bounded worker pool, attempts with backoff, stats, file slices
-and range planning.
+and in-memory part bodies, and range planning.
 
 The backends (``glacier/`` for the vault API) describe *what* one part or range is; this file decides *how* many
 run at once, what is tried again once botocore's own retries are spent, and what the user is told about it.
@@ -243,3 +243,58 @@ class FileSlice:
 
     def __exit__(self, *exc):
         self.close()
+
+
+class BlockBody:
+    """A read-only, rewindable file object over a list of bytes blocks: a part received piece by piece.
+
+    The blocks are never joined, so a part received in 1 MiB reads is sent without a second copy of it in memory.
+    botocore streams it as a request body (in small reads) and seeks back to the start to retry.
+    """
+
+    def __init__(self, blocks):
+        self._blocks = [block for block in blocks if block]
+        self._starts = []
+        total = 0
+        for block in self._blocks:
+            self._starts.append(total)
+            total += len(block)
+        self._length = total
+        self._pos = 0
+        self._index = 0  # the block that holds self._pos (or len(blocks) at the end)
+
+    def __len__(self):
+        return self._length
+
+    def read(self, amt=-1):
+        remaining = self._length - self._pos
+        if amt is None or amt < 0 or amt > remaining:
+            amt = remaining
+        pieces = [b'']
+        while amt > 0:
+            block = self._blocks[self._index]
+            start = self._pos - self._starts[self._index]
+            piece = block[start:start + amt]
+            pieces.append(piece)
+            amt -= len(piece)
+            self._pos += len(piece)
+            if start + len(piece) == len(block):
+                self._index += 1
+        return pieces[-1] if len(pieces) <= 2 else b''.join(pieces)
+
+    def seek(self, pos, whence=os.SEEK_SET):
+        if whence == os.SEEK_CUR:
+            pos += self._pos
+        elif whence == os.SEEK_END:
+            pos += self._length
+        self._pos = max(0, min(pos, self._length))
+        self._index = 0
+        while self._index < len(self._blocks) and self._starts[self._index] + len(self._blocks[self._index]) <= self._pos:
+            self._index += 1
+        return self._pos
+
+    def tell(self):
+        return self._pos
+
+    def close(self):
+        pass  # the blocks belong to the caller

@@ -24,9 +24,9 @@ import tempfile
 import yaml
 
 MOUNTS = ('/srv', '/var/backups', '/etc/ansible')
-# The order a reader follows: back up, look at the vault, restore, prune; the vault examples last, since their
-# final task deletes the vault and must fail while it holds archives.
-MODULE_ORDER = ('upload', 'inventory', 'retrieve', 'prune', 'vault')
+# The order a reader follows: back up, look at the vault, restore, migrate, prune; the vault examples last, since
+# their final task deletes the vault and must fail while it holds archives.
+MODULE_ORDER = ('upload', 'inventory', 'retrieve', 'migrate', 'prune', 'vault')
 EXPECTED_FAILURE = re.compile(r'\(fails\b')
 # The groups the docs' playbooks name and the docs' inventory (the snippets that start with "# inventory/...")
 # does not define: each stands for one of that inventory's hosts, or for this host.
@@ -243,6 +243,9 @@ def run(args, work):
     # The one variable an example takes from its reader: an archive id, here of /srv/data/archive.bin.
     extra = {'archive_id': vault['archives']['/srv/data/archive.bin']['archive_id']}
     runner.tasks('EXAMPLES of coldvault.glacier.retrieve', examples['retrieve'], extra)
+    runner.tasks('fixture: the bucket the vault is migrated into', [
+        {'name': 'Create the bucket', 'amazon.aws.s3_bucket': {'name': 'example-backups-archive'}}])
+    runner.tasks('EXAMPLES of coldvault.glacier.migrate', examples['migrate'])
     runner.tasks('EXAMPLES of coldvault.glacier.prune', examples['prune'])
     runner.tasks('EXAMPLES of coldvault.glacier.vault', examples['vault'])
 

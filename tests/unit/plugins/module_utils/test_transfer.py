@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.coldvault.glacier.plugins.module_utils.transfer import (
-    Attempts, FileSlice, Stats, TransferError, is_power_of_two, part_ranges, plan_range_size, retryable,
+    Attempts, BlockBody, FileSlice, Stats, TransferError, is_power_of_two, part_ranges, plan_range_size, retryable,
     run_parallel)
 from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import MIB
 
@@ -203,3 +203,34 @@ def test_stats_report_each_direction_under_its_documented_keys():
     down.resumed(3 * 10 ** 6)
     assert down.as_dict() == {'bytes_received': 8000000, 'ranges': 1, 'range_retries': 1, 'bytes_resumed': 3000000,
                               'ranges_resumed': 1, 'seconds': 4.0, 'mb_per_s': 2.0}
+
+
+# --- block body -------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('sizes, reads', [
+    ([5, 3, 8], [4, 4, 4, 4, 4]),
+    ([1], [1, 1]),
+    ([16, 0, 16], [7, 9, 16, 1]),
+    ([1000, 2000, 1], [16384]),
+])
+def test_block_body_reads_the_blocks_in_order_without_joining_one(sizes, reads):
+    blocks = [os.urandom(size) for size in sizes]
+    data = b''.join(blocks)
+    body = BlockBody(blocks)
+    assert len(body) == len(data)
+    got = b''.join(body.read(amt) for amt in reads)
+    assert got == data[:sum(reads)]
+    assert body.tell() == min(sum(reads), len(data))
+    assert body.read() == data[sum(reads):]
+    assert body.read(10) == b''
+    # A read inside one block returns that block's bytes: nothing was joined into a copy of the part.
+    body.seek(0)
+    assert body.read(sizes[0]) == blocks[0]
+    # botocore rewinds a body to retry a request; SEEK_CUR and SEEK_END as for a file.
+    assert body.seek(0) == 0
+    assert body.read(-1) == data
+    assert body.seek(-1, os.SEEK_END) == len(data) - 1
+    assert body.read() == data[-1:]
+    assert body.seek(-len(data) - 5, os.SEEK_CUR) == 0
+    body.seek(len(data) // 2)
+    assert body.read() == data[len(data) // 2:]

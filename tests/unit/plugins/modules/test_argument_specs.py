@@ -7,7 +7,7 @@ import importlib
 import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-MODULES = ('upload', 'vault', 'retrieve', 'inventory', 'prune')
+MODULES = ('upload', 'vault', 'retrieve', 'inventory', 'prune', 'migrate')
 
 
 class Captured(Exception):
@@ -52,6 +52,7 @@ def test_every_module_supports_check_mode(name, monkeypatch):
     ('retrieve', {'bucket': 'b', 'key': 'k', 'dest': '/d'}),
     ('inventory', {'bucket': 'b'}),
     ('prune', {'bucket': 'b', 'name': 'n', 'keep': 3}),
+    ('migrate', {'vault': 'v', 'bucket': 'b'}),
 ])
 def test_the_smallest_valid_call_passes_and_facts_file_defaults(name, params, monkeypatch):
     result = validate(spec_of(name, monkeypatch), params)
@@ -73,17 +74,23 @@ def test_the_smallest_valid_call_passes_and_facts_file_defaults(name, params, mo
     ('upload', {'vault': 'v', 'src': '/f', 'file_change_strategy': 'mtime'}, 'file_change_strategy must be one of'),
     ('prune', {'vault': 'v', 'name': 'n'}, 'missing required arguments: keep'),
     ('inventory', {}, 'one of the following is required: vault, bucket'),
+    ('migrate', {'vault': 'v'}, 'missing required arguments: bucket'),
+    ('migrate', {'vault': 'v', 'bucket': 'b', 'versions': 'newest'}, 'versions must be one of'),
+    ('migrate', {'vault': 'v', 'bucket': 'b', 'tier': 'Cheap'}, 'tier must be one of'),
+    ('migrate', {'vault': 'v', 'bucket': 'b', 'storage_class': 'GLACIER_DEEP'}, 'storage_class must be one of'),
 ])
 def test_bad_calls_are_refused_naming_the_option(name, params, message, monkeypatch):
     result = validate(spec_of(name, monkeypatch), params)
     assert any(message in e for e in result.error_messages), result.error_messages
 
 
-@pytest.mark.parametrize('name', ['upload', 'inventory', 'prune'])
+@pytest.mark.parametrize('name', ['upload', 'inventory', 'prune', 'migrate'])
 def test_mode_is_the_deprecated_alias_of_facts_file_mode(name, monkeypatch):
     params = {'vault': 'v', 'src': '/f', 'name': 'n', 'keep': 1}
     spec = spec_of(name, monkeypatch)['argument_spec']
     params = {k: v for k, v in params.items() if k in spec}
+    if name == 'migrate':
+        params['bucket'] = 'b'
     params['mode'] = '0640'
     result = validate(spec_of(name, monkeypatch), params)
     assert result.validated_parameters['facts_file_mode'] == '0640'
