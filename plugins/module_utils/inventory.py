@@ -166,8 +166,7 @@ def insert_record(data, arn, name, record):
     """Add ``record`` to the history of ``name`` at its place by uploaded_at (catalog.insert_archive).
 
     An id already in the history (a vault's archive id, a bucket's key) changes nothing. The entry's top-level
-    fields follow the newest
-    record still in the vault, as catalog.record_archive keeps them.
+    fields follow the newest record still in the vault, as catalog.record_archive keeps them.
     """
     return catalog.insert_archive(data, arn, name, record)
 
