@@ -157,7 +157,7 @@ def test_fail_keeps_the_result_and_the_error(s3_error):
     error = s3_error('InvalidStorageClass', 400)
     with pytest.raises(Failed) as failed:
         api.fail(FakeModule(), error, 'uploading f to bucket b failed', storage_class='GLACIER_IR',
-                 bucket='b', name='f', upload_id='u1')
+                 bucket='b', result={'bucket': 'b', 'name': 'f', 'upload_id': 'u1'})
     reported = failed.value.args[0]
     assert reported['exception'] is error
     assert (reported['bucket'], reported['name'], reported['upload_id']) == ('b', 'f', 'u1')
