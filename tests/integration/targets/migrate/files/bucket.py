@@ -7,10 +7,8 @@ verify ENDPOINT FACTS BUCKET_ARN SOURCES  restore and download every copy the ca
                                           boto3 and compare it byte for byte with its source file (SOURCES: JSON
                                           {archive id: path}); prints JSON
 delete ENDPOINT BUCKET KEY               delete an object, as someone cleaning the bucket by hand would
-backdate FACTS VAULT_ARN DAYS ID...      date the vault records of these archive ids DAYS days back (uploaded_at)
 """
 
-import datetime
 import json
 import os
 import sys
@@ -71,32 +69,11 @@ def verify(endpoint, facts, bucket_arn, sources):
     print(json.dumps({'checked': checked}))
 
 
-def backdate(facts, vault_arn, days, archive_ids):
-    with open(facts, encoding='utf-8') as fh:
-        data = json.load(fh)
-    if data.get('format') != 1:
-        sys.exit('backdate: %s is catalog format %s; this helper dates back format-1 records only' % (facts, data.get('format')))
-    when = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=days)).strftime('%Y-%m-%dT%H:%M:%SZ')
-    found = 0
-    for entry in data['vaults'][vault_arn]['archives'].values():
-        for record in entry['history']:
-            if record['archive_id'] in archive_ids:
-                record['uploaded_at'] = when
-                found += 1
-        entry.update(entry['history'][-1])
-    if found != len(archive_ids):
-        sys.exit('backdate: found %d of the %d archive ids' % (found, len(archive_ids)))
-    with open(facts, 'w', encoding='utf-8') as fh:
-        json.dump(data, fh)
-
-
 def main(argv):
     if argv[0] == 'verify':
         verify(argv[1], argv[2], argv[3], json.loads(argv[4]))
     elif argv[0] == 'delete':
         s3_client(argv[1]).delete_object(Bucket=argv[2], Key=argv[3])
-    elif argv[0] == 'backdate':
-        backdate(argv[1], argv[2], int(argv[3]), argv[4:])
     else:
         sys.exit(__doc__)
 
