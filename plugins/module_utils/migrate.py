@@ -543,7 +543,7 @@ class Migrate:
             self.fail('max_jobs: must be at least 1 (or left out: no limit), got %d' % p['max_jobs'])
         if p['allow_early_deletion'] and not p['delete_source']:
             self.fail('allow_early_deletion: applies only with delete_source: true')
-        problem = arguments.validate_wait(p)
+        problem = arguments.validate_wait(p) or catalog.invalid_lock_timeout(p.get('lock_timeout'))
         if problem:
             self.fail(problem)
         self.mode = arguments.facts_file_mode(self.module)
@@ -571,7 +571,9 @@ class Migrate:
                 catalog.get_entry(data, self.bucket_arn, create=True, region=self.bucket_region)
             mutate(data)
         try:
-            return catalog.update(self.facts_file, with_entry, mode=self.mode, atomic_move=self.module.atomic_move)
+            # Every write records something paid for (a job, parts sent, a copy): wait for the lock as a record does.
+            return catalog.update(self.facts_file, with_entry, mode=self.mode, atomic_move=self.module.atomic_move,
+                                  **catalog.lock_options(self.module, record=True))
         except catalog.CatalogError as e:
             self.fail('facts_file: %s' % e)
         return None

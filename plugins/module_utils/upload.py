@@ -240,6 +240,8 @@ def _validate(module, target):
         module.fail_json(msg=str(e))
     if not 1 <= p['concurrency'] <= MAX_CONCURRENCY:
         module.fail_json(msg='concurrency: must be from 1 to %d, got %d' % (MAX_CONCURRENCY, p['concurrency']))
+    if catalog.invalid_lock_timeout(p.get('lock_timeout')):
+        module.fail_json(msg=catalog.invalid_lock_timeout(p['lock_timeout']))
     if p['description'] is not None:
         problem = desc.validate_user_description(p['description'])
         if problem:
@@ -301,12 +303,13 @@ class Upload:
         self.result.update(extra)
         self.module.fail_json(msg=msg, **self.result)
 
-    def update_catalog(self, mutate):
+    def update_catalog(self, mutate, record=False):
         def with_entry(data):
             catalog.get_entry(data, self.arn, create=True, **self.target.entry_fields)
             mutate(data)
         try:
-            before, after = catalog.update(self.facts_file, with_entry, mode=self.mode, atomic_move=self.module.atomic_move)
+            before, after = catalog.update(self.facts_file, with_entry, mode=self.mode, atomic_move=self.module.atomic_move,
+                                           **catalog.lock_options(self.module, record=record))
         except catalog.CatalogError as e:
             self.fail('facts_file: %s' % e)
         if after != before:
@@ -328,6 +331,8 @@ class Upload:
             self.result.update(changed=True, uploaded=False)
             return self.result
         self.result[target.arn_field] = arn
+        if not module.check_mode:
+            data = self._lock_name(data)
 
         recorded = catalog.latest(data, arn, self.name)
         strategy = module.params['file_change_strategy']
@@ -379,13 +384,28 @@ class Upload:
         def record_it(catalog_data):
             catalog.record_archive(catalog_data, arn, self.name, record)
             catalog.clear_upload(catalog_data, arn, self.name)
-        before, after = self.update_catalog(record_it)
+        before, after = self.update_catalog(record_it, record=True)
         if module._diff:
             self.result['diff'] = {'before': _entry(before, arn, self.name), 'after': _entry(after, arn, self.name)}
         st = os.stat(self.src)
         if (st.st_size, st.st_mtime) != (self.st.st_size, self.st.st_mtime):
             module.warn('src %s changed while it was uploaded; the next run uploads it again' % self.src)
         return self.result
+
+    def _lock_name(self, data):
+        """Wait for any other run uploading this name to this vault, then read the catalog it may have changed.
+
+        Held until the run ends (run_upload), so that two runs never both decide to upload the same name.
+        """
+        try:
+            self.lock = catalog.name_lock(self.facts_file, self.arn, self.name, mode=self.mode,
+                                          **catalog.lock_options(self.module))
+            return catalog.read(self.facts_file)
+        except catalog.LockTimeout as e:
+            self.fail('lock_timeout: %s. Rerun later, or raise lock_timeout to wait longer' % e)
+        except catalog.CatalogError as e:
+            self.fail('facts_file: %s' % e)
+        return data
 
     def _description(self, tree_hash):
         return self.module.params['description'] or desc.encode(self.name, self.st.st_size, self.st.st_mtime, tree_hash)
@@ -445,6 +465,11 @@ class Upload:
 
 def run_upload(module):
     stats = Stats('upload')  # what a run that moved nothing reports
-    result = Upload(module).run()
+    upload = Upload(module)
+    try:
+        result = upload.run()
+    finally:
+        if getattr(upload, 'lock', None):
+            upload.lock.release()
     result.setdefault('stats', stats.as_dict(parts=0))
     return result

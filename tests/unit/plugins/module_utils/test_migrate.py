@@ -399,6 +399,7 @@ def test_check_mode_plans_and_sends_nothing(vault):
     ({'poll_interval': 0}, 'poll_interval: '),
     ({'names': ['nope']}, "names: the catalog records no archive named 'nope'"),
     ({'prefix': 'p' * 1100}, 'prefix, name: the object keys would be'),
+    ({'lock_timeout': -1}, 'lock_timeout: must not be negative'),
 ])
 def test_bad_input_fails_naming_the_parameter_and_sends_nothing(vault, params, message):
     glacier, s3, facts, archives = vault
