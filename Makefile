@@ -95,6 +95,9 @@ $(VENV)/.bench-installed: tests/benchmark/requirements.txt $(VENV)/.installed
 bench: tree $(VENV)/.bench-installed
 	cd $(COLL) && PYTHONPATH=$(BUILD) ANSIBLE_COLLECTIONS_PATH=$(BUILD) python tests/benchmark/transfer_bench.py \
 	  --workdir $(BENCH_DIR) --json $(BENCH_DIR)/results.json --chart $(BENCH_DIR)/benchmark.svg $(BENCH_ARGS)
+	cd $(COLL) && PYTHONPATH=$(BUILD) ANSIBLE_COLLECTIONS_PATH=$(BUILD) python tests/benchmark/s3_transfer_bench.py \
+	  --workdir $(BENCH_DIR) --json $(BENCH_DIR)/s3-upload.json \
+	  $(if $(filter --quick,$(BENCH_ARGS)),--size-mib 64 --wan-size-mib 32 --rss-size-mib 256)
 	cd $(COLL) && PYTHONPATH=$(BUILD) ANSIBLE_COLLECTIONS_PATH=$(BUILD) python tests/benchmark/s3_restore_bench.py \
 	  --workdir $(BENCH_DIR) --json $(BENCH_DIR)/s3-restore.json $(BENCH_ARGS)
 	cd $(COLL) && PYTHONPATH=$(BUILD) ANSIBLE_COLLECTIONS_PATH=$(BUILD) python tests/benchmark/migrate_bench.py \
