@@ -22,29 +22,7 @@ PY
 )
 endpoint_ctl=$collection_root/tests/endpoint/endpoint-ctl
 
-# Every process below pid $1.
-descendants() {
-  local child
-  for child in $(ps -o pid= --ppid "$1"); do
-    echo "$child"
-    descendants "$child"
-  done
-}
-
-# Kill the background playbook and everything it started (the module runs in the worker's own process group).
-kill_run() {
-  local pid pgid own
-  own=$(ps -o pgid= -p $$ | tr -d ' ')
-  for pid in $(descendants "$bg"); do
-    pgid=$(ps -o pgid= -p "$pid" | tr -d ' ') || continue
-    if [ -n "$pgid" ] && [ "$pgid" != "$own" ]; then
-      kill -KILL -- "-$pgid" 2>/dev/null || true
-    fi
-    kill -KILL "$pid" 2>/dev/null || true
-  done
-  kill -KILL "$bg" 2>/dev/null || true
-  wait "$bg" 2>/dev/null || true
-}
+. ../setup_glacier/files/kill_run.sh
 
 cleanup() {
   if [ -n "$bg" ] && kill -0 "$bg" 2>/dev/null; then
@@ -74,24 +52,6 @@ bucket_parts() {
 import json, sys
 state = json.load(sys.stdin)
 print(sum(u["parts"] for u in state["s3"]["uploads"] if u["key"].startswith("from-vault/a/")))'
-}
-
-# The pid of the module process: the python process that the worker's shell started.
-module_pid() {
-  local pid comm parent
-  for pid in $(descendants "$bg"); do
-    comm=$(ps -o comm= -p "$pid") || continue
-    parent=$(ps -o comm= -p "$(ps -o ppid= -p "$pid" | tr -d ' ')") || continue
-    case "$comm" in
-      python*)
-        if [ "$parent" = sh ]; then
-          echo "$pid"
-          return 0
-        fi
-        ;;
-    esac
-  done
-  return 1
 }
 
 playbook() {

@@ -11,31 +11,7 @@ export ANSIBLE_ROLES_PATH=..
 work=$(mktemp -d "${TMPDIR:-/tmp}/cvg-retrieve-resume.XXXXXX")
 bg=
 
-# Every process below pid $1.
-descendants() {
-  local child
-  for child in $(ps -o pid= --ppid "$1"); do
-    echo "$child"
-    descendants "$child"
-  done
-}
-
-# Kill the background playbook and everything it started. Ansible runs each task in a worker process that calls
-# setsid, so the module is in the worker's own process group: kill that group, then the playbook itself (which
-# shares this script's process group, so it is killed by pid).
-kill_run() {
-  local pid pgid own
-  own=$(ps -o pgid= -p $$ | tr -d ' ')
-  for pid in $(descendants "$bg"); do
-    pgid=$(ps -o pgid= -p "$pid" | tr -d ' ') || continue
-    if [ -n "$pgid" ] && [ "$pgid" != "$own" ]; then
-      kill -KILL -- "-$pgid" 2>/dev/null || true
-    fi
-    kill -KILL "$pid" 2>/dev/null || true
-  done
-  kill -KILL "$bg" 2>/dev/null || true
-  wait "$bg" 2>/dev/null || true
-}
+. ../setup_glacier/files/kill_run.sh
 
 cleanup() {
   if [ -n "$bg" ] && kill -0 "$bg" 2>/dev/null; then
@@ -61,25 +37,6 @@ recorded_ranges() {
     fi
   done
   echo 0
-}
-
-# The pid of the module process, if it is running yet: the python process that the worker's shell started
-# (with pipelining its command line is just the interpreter; without, it names AnsiballZ_retrieve.py).
-module_pid() {
-  local pid comm parent
-  for pid in $(descendants "$bg"); do
-    comm=$(ps -o comm= -p "$pid") || continue
-    parent=$(ps -o comm= -p "$(ps -o ppid= -p "$pid" | tr -d ' ')") || continue
-    case "$comm" in
-      python*)
-        if [ "$parent" = sh ]; then
-          echo "$pid"
-          return 0
-        fi
-        ;;
-    esac
-  done
-  return 1
 }
 
 playbook() {

@@ -11,31 +11,7 @@ export ANSIBLE_ROLES_PATH=..
 work=$(mktemp -d "${TMPDIR:-/tmp}/cvg-resume.XXXXXX")
 bg=
 
-# Every process below pid $1.
-descendants() {
-  local child
-  for child in $(ps -o pid= --ppid "$1"); do
-    echo "$child"
-    descendants "$child"
-  done
-}
-
-# Kill the background playbook and everything it started. Ansible runs each task in a worker process that calls
-# setsid, so the module is in the worker's own process group: kill that group, then the playbook itself (which
-# shares this script's process group, so it is killed by pid).
-kill_run() {
-  local pid pgid own
-  own=$(ps -o pgid= -p $$ | tr -d ' ')
-  for pid in $(descendants "$bg"); do
-    pgid=$(ps -o pgid= -p "$pid" | tr -d ' ') || continue
-    if [ -n "$pgid" ] && [ "$pgid" != "$own" ]; then
-      kill -KILL -- "-$pgid" 2>/dev/null || true
-    fi
-    kill -KILL "$pid" 2>/dev/null || true
-  done
-  kill -KILL "$bg" 2>/dev/null || true
-  wait "$bg" 2>/dev/null || true
-}
+. ../setup_glacier/files/kill_run.sh
 
 cleanup() {
   if [ -n "$bg" ] && kill -0 "$bg" 2>/dev/null; then
@@ -64,25 +40,6 @@ with urllib.request.urlopen(sys.argv[1] + '/_control/state', timeout=10) as repl
     state = json.load(reply)
 print(sum(upload['parts'] for upload in state['store']['uploads'] if upload['upload_id'] in upload_ids))
 PY
-}
-
-# The pid of the module process, if it is running yet: the python process that the worker's shell started
-# (with pipelining its command line is just the interpreter; without, it names AnsiballZ_upload.py).
-module_pid() {
-  local pid comm parent
-  for pid in $(descendants "$bg"); do
-    comm=$(ps -o comm= -p "$pid") || continue
-    parent=$(ps -o comm= -p "$(ps -o ppid= -p "$pid" | tr -d ' ')") || continue
-    case "$comm" in
-      python*)
-        if [ "$parent" = sh ]; then
-          echo "$pid"
-          return 0
-        fi
-        ;;
-    esac
-  done
-  return 1
 }
 
 playbook() {

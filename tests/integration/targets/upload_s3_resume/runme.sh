@@ -15,38 +15,7 @@ export ANSIBLE_ROLES_PATH=..
 work=$(mktemp -d "${TMPDIR:-/tmp}/cvg-s3-resume.XXXXXX")
 bg=
 
-# Every process below pid $1.
-descendants() {
-  local child
-  for child in $(ps -o pid= --ppid "$1"); do
-    echo "$child"
-    descendants "$child"
-  done
-}
-
-# Kill the background playbook and everything it started. Ansible runs each task in a worker process that calls
-# setsid, so the module is in the worker's own process group: kill that group, then the playbook itself.
-kill_run() {
-  local pid pgid own
-  own=$(ps -o pgid= -p $$ | tr -d ' ')
-  for pid in $(descendants "$bg"); do
-    pgid=$(ps -o pgid= -p "$pid" | tr -d ' ') || continue
-    if [ -n "$pgid" ] && [ "$pgid" != "$own" ]; then
-      kill -KILL -- "-$pgid" 2>/dev/null || true
-    fi
-    kill -KILL "$pid" 2>/dev/null || true
-  done
-  kill -KILL "$bg" 2>/dev/null || true
-  wait "$bg" 2>/dev/null || true
-}
-
-# Remove pending faults; this also releases a held reply (to a client that is gone by then).
-clear_faults() {
-  "$python" - "$endpoint" <<'PY'
-import sys, urllib.request
-urllib.request.urlopen(urllib.request.Request(sys.argv[1] + '/_control/faults', method='DELETE'), timeout=10)
-PY
-}
+. ../setup_glacier/files/kill_run.sh
 
 cleanup() {
   if [ -n "$bg" ] && kill -0 "$bg" 2>/dev/null; then
@@ -82,24 +51,6 @@ try:
 except s3.exceptions.ClientError:
     print(0)
 PY
-}
-
-# The pid of the module process, if it is running yet: the python process that the worker's shell started.
-module_pid() {
-  local pid comm parent
-  for pid in $(descendants "$bg"); do
-    comm=$(ps -o comm= -p "$pid") || continue
-    parent=$(ps -o comm= -p "$(ps -o ppid= -p "$pid" | tr -d ' ')") || continue
-    case "$comm" in
-      python*)
-        if [ "$parent" = sh ]; then
-          echo "$pid"
-          return 0
-        fi
-        ;;
-    esac
-  done
-  return 1
 }
 
 playbook() {
