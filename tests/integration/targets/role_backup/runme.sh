@@ -245,3 +245,19 @@ if backup; then exit 1; fi
 grep -F 'backup_config.retention.keep: must be at least 1' "$log"
 grep -F 'backup_config.encryption.recipient: encryption is enabled' "$log"
 [ "$(uploads)" -eq "$before" ]
+
+# --- a host whose tar is not GNU tar: both entry points refuse it up front with the same message, and change nothing --
+mkdir -p "$work/not-gnu"
+printf '#!/bin/sh\necho "tar (busybox) 1.36.1"\n' > "$work/not-gnu/tar"
+chmod +x "$work/not-gnu/tar"
+configure
+before=$(uploads)
+if PATH="$work/not-gnu:$PATH" backup; then exit 1; fi
+grep -F 'coldvault.glacier.backup needs GNU tar 1.28 or later on the host' "$log"
+grep -F 'the host has: tar (busybox) 1.36.1' "$log"
+if PATH="$work/not-gnu:$PATH" ansible-playbook coldvault.glacier.restore -i "$inventory" \
+     -e "{\"backup_restore\": {\"dest\": \"$work/restored\"}}" 2>&1 | tee "$log"; then exit 1; fi
+grep -F 'coldvault.glacier.backup needs GNU tar 1.28 or later on the host' "$log"
+grep -F 'the host has: tar (busybox) 1.36.1' "$log"
+[ ! -e "$work/restored" ]
+[ "$(uploads)" -eq "$before" ]

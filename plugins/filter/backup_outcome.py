@@ -1,0 +1,191 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+name: backup_outcome
+short_description: The outcome of one backup set of the backup role, with its summary line
+version_added: 0.1.0
+author:
+  - coldvault.glacier maintainers (@coldvault)
+description:
+  - Builds the record that the C(coldvault.glacier.backup) role keeps for a backup set in its C(backup_results)
+    fact, from the results its tasks registered for the set, and the one-line summary the role prints for it.
+  - Internal to the role; its input is the role's registered results, its output the documented shape of
+    C(backup_results) entries (see the collection's C(docs/backup-role.md)).
+options:
+  _input:
+    description: Name of the set.
+    type: str
+    required: true
+  upload:
+    description: Result of M(coldvault.glacier.upload) for the set (skipped or empty when it did not run).
+    type: dict
+  prune:
+    description: Result of M(coldvault.glacier.prune) for the set (skipped or empty when it did not run).
+    type: dict
+  tar:
+    description: Result of the command that packed the set (its C(rc) and C(stderr)).
+    type: dict
+  tarball:
+    description: Result of M(ansible.builtin.stat) on the tarball (its C(stat.size)).
+    type: dict
+  fingerprint:
+    description: The content identity passed to the upload.
+    type: str
+  check_mode:
+    description: Whether the play runs in check mode.
+    type: bool
+    default: false
+  vault_pending:
+    description: Whether the vault does not exist yet because check mode only plans to create it.
+    type: bool
+    default: false
+  failed_task:
+    description: Name of the task that failed for the set; makes a failure outcome.
+    type: str
+  failure:
+    description: The failed task's result (C(ansible_failed_result)), for its C(msg) and C(stderr).
+    type: dict
+"""
+
+EXAMPLES = r"""
+- name: Record the outcome of the set
+  ansible.builtin.set_fact:
+    backup_results: >-
+      {{ backup_results + [set_name | coldvault.glacier.backup_outcome(upload=upload_result, prune=prune_result,
+         tar=tar_result, tarball=tarball_stat, fingerprint=fingerprint, check_mode=ansible_check_mode)] }}
+"""
+
+RETURN = r"""
+_value:
+  description: One entry of C(backup_results).
+  type: dict
+  contains:
+    name:
+      description: Name of the set.
+      type: str
+    status:
+      description: V(uploaded), V(unchanged), V(would upload) (check mode) or V(failed).
+      type: str
+    changed:
+      description: Whether an upload or a deletion changed something.
+      type: bool
+    archive_id:
+      description: The archive that holds the set, or V(null).
+      type: str
+    vault_arn:
+      description: ARN of the vault, or V(null).
+      type: str
+    size:
+      description: Bytes of the archive (of the tarball in check mode).
+      type: int
+    fingerprint:
+      description: The content identity recorded with the archive.
+      type: str
+    bytes_sent:
+      description: Bytes sent by the upload.
+      type: int
+    seconds:
+      description: Seconds the upload took.
+      type: float
+    mb_per_s:
+      description: Upload rate in MB/s.
+      type: float
+    deleted:
+      description: Ids of the archives the retention policy deleted (or would delete in check mode).
+      type: list
+      elements: str
+    tar_warning:
+      description: What tar said when a file changed while it was read, else V(null).
+      type: str
+    summary:
+      description: The line the role prints for the set.
+      type: str
+    failed_task:
+      description: Name of the task that failed (failed sets only).
+      type: str
+    error:
+      description: What went wrong (failed sets only).
+      type: str
+"""
+
+from ansible.module_utils.common.text.formatters import bytes_to_human
+
+
+def _get(result, *keys):
+    """result[k1][k2]... or None, for registered results that may be skipped, empty or undefined."""
+    for key in keys:
+        if not isinstance(result, dict):
+            return None
+        result = result.get(key)
+    return result
+
+
+def error_text(failure):
+    """A failed task's message, followed by its stderr on one line (tar and gpg say what went wrong there)."""
+    msg = _get(failure, 'msg') or 'failed'
+    stderr = ' | '.join(line.strip() for line in str(_get(failure, 'stderr') or '').strip().splitlines() if line.strip())
+    return '%s: %s' % (msg, stderr) if stderr else msg
+
+
+def _failed(name, upload, failed_task, failure):
+    error = error_text(failure)
+    # An upload of this set that succeeded before a later step failed (a result an earlier set registered has
+    # another name).
+    uploaded = _get(upload, 'name') == name and bool(_get(upload, 'uploaded'))
+    return {
+        'name': name, 'status': 'failed', 'changed': uploaded,
+        'archive_id': _get(upload, 'archive_id') if uploaded else None,
+        'vault_arn': _get(upload, 'vault_arn') if uploaded else None,
+        'size': 0, 'fingerprint': None, 'bytes_sent': 0, 'seconds': 0, 'mb_per_s': 0, 'deleted': [],
+        'tar_warning': None, 'failed_task': failed_task, 'error': error,
+        'summary': 'FAILED in task "%s": %s%s' % (
+            failed_task, error, ' (after uploading archive %s)' % upload['archive_id'] if uploaded else ''),
+    }
+
+
+def backup_outcome(name, upload=None, prune=None, tar=None, tarball=None, fingerprint=None, check_mode=False,
+                   vault_pending=False, failed_task=None, failure=None):
+    """The backup_results entry of set ``name``."""
+    if failed_task is not None:
+        return _failed(name, upload, failed_task, failure)
+    uploaded = bool(_get(upload, 'uploaded'))
+    if vault_pending or (_get(upload, 'changed') and not uploaded):
+        status = 'would upload'
+    else:
+        status = 'uploaded' if uploaded else 'unchanged'
+    size = int(_get(upload, 'size') or _get(tarball, 'stat', 'size') or 0)
+    human = bytes_to_human(size)
+    deleted = [d['archive_id'] for d in _get(prune, 'deleted') or []]
+    stats = _get(upload, 'stats') or {}
+    archive_id = _get(upload, 'archive_id')
+    if status == 'uploaded':
+        what = 'uploaded archive %s (%s, %s MB/s)' % (archive_id, human, stats.get('mb_per_s'))
+    elif status == 'unchanged':
+        what = 'unchanged: archive %s (%s) already holds this content' % (archive_id, human)
+    else:
+        what = 'would upload a new archive (%s)%s' % (
+            human, ', to the vault that would be created first' if vault_pending else '')
+    notes = []
+    if deleted:
+        notes.append('%s %d older archive(s) by the retention policy' % (
+            'would delete' if check_mode else 'deleted', len(deleted)))
+    tar_rc = _get(tar, 'rc')
+    if tar_rc == 1:
+        notes.append('warning: some files changed while tar read them')
+    return {
+        'name': name, 'status': status,
+        'changed': bool(_get(upload, 'changed') or _get(prune, 'changed')),
+        'archive_id': archive_id, 'vault_arn': _get(upload, 'vault_arn'), 'size': size,
+        'fingerprint': fingerprint, 'bytes_sent': stats.get('bytes_sent', 0), 'seconds': stats.get('seconds', 0),
+        'mb_per_s': stats.get('mb_per_s', 0), 'deleted': deleted,
+        'tar_warning': str(_get(tar, 'stderr') or '').strip() if tar_rc == 1 else None,
+        'summary': '; '.join([what] + notes),
+    }
+
+
+class FilterModule(object):
+    """The backup_outcome filter."""
+
+    def filters(self):
+        return {'backup_outcome': backup_outcome}
