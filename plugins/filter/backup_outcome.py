@@ -46,6 +46,10 @@ options:
   failure:
     description: The failed task's result (C(ansible_failed_result)), for its C(msg) and C(stderr).
     type: dict
+  error:
+    description: What is wrong with the set, when no task failed for it (such as a path that does not exist); makes a
+      failure outcome.
+    type: str
 """
 
 EXAMPLES = r"""
@@ -102,7 +106,7 @@ _value:
       description: The line the role prints for the set.
       type: str
     failed_task:
-      description: Name of the task that failed (failed sets only).
+      description: Name of the task that failed (failed sets only), or V(null) when the set was not tried.
       type: str
     error:
       description: What went wrong (failed sets only).
@@ -128,8 +132,7 @@ def error_text(failure):
     return '%s: %s' % (msg, stderr) if stderr else msg
 
 
-def _failed(name, upload, failed_task, failure):
-    error = error_text(failure)
+def _failed(name, upload, failed_task, error):
     # An upload of this set that succeeded before a later step failed (a result an earlier set registered has
     # another name).
     uploaded = _get(upload, 'name') == name and bool(_get(upload, 'uploaded'))
@@ -139,16 +142,16 @@ def _failed(name, upload, failed_task, failure):
         'vault_arn': _get(upload, 'vault_arn') if uploaded else None,
         'size': 0, 'fingerprint': None, 'bytes_sent': 0, 'seconds': 0, 'mb_per_s': 0, 'deleted': [],
         'tar_warning': None, 'failed_task': failed_task, 'error': error,
-        'summary': 'FAILED in task "%s": %s%s' % (
-            failed_task, error, ' (after uploading archive %s)' % upload['archive_id'] if uploaded else ''),
+        'summary': '%s%s%s' % ('FAILED in task "%s": ' % failed_task if failed_task else 'FAILED: ', error,
+                               ' (after uploading archive %s)' % upload['archive_id'] if uploaded else ''),
     }
 
 
 def backup_outcome(name, upload=None, prune=None, tar=None, tarball=None, fingerprint=None, check_mode=False,
-                   vault_pending=False, failed_task=None, failure=None):
+                   vault_pending=False, failed_task=None, failure=None, error=None):
     """The backup_results entry of set ``name``."""
-    if failed_task is not None:
-        return _failed(name, upload, failed_task, failure)
+    if failed_task is not None or error is not None:
+        return _failed(name, upload, failed_task, error if error is not None else error_text(failure))
     uploaded = bool(_get(upload, 'uploaded'))
     if vault_pending or (_get(upload, 'changed') and not uploaded):
         status = 'would upload'

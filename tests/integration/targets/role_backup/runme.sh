@@ -227,19 +227,18 @@ if backup; then
   exit 1
 fi
 recap 'changed=[0-9]+ +unreachable=0 +failed=1'
-grep -F 'missing: FAILED in task \"Pack into one tarball the files of set missing\": non-zero return code: tar:' "$log"
-grep -F 'no such dir: Cannot stat: No such file or directory' "$log"
+grep -F "missing: FAILED: paths: \\\"$src/no such dir\\\" does not exist" "$log"
 grep -F 'weird: uploaded archive' "$log"
-grep -F '1 of 3 backup set(s) failed: missing' "$log"
+grep -F '1 of 3 backup set(s) failed: set \"missing\": paths: ' "$log"
 [ -z "$(ls -A "$staging")" ]
 
 # --- bad settings are refused before anything is built or sent ---------------------------------------------------------
 before=$(uploads)
 configure '{}' '[{"name": "docs", "paths": ["@docs@"]}, {"name": "docs", "paths": ["relative/path", "@staging@/x"]}]'
 if backup; then exit 1; fi
-grep -F 'name: another set has the same name' "$log"
-grep -F 'paths: must be absolute: relative/path' "$log"
-grep -F 'paths: inside the staging directory' "$log"
+grep -F 'backup_sets[1] \"docs\": name: backup_sets[0] has the same name' "$log"
+grep -F 'backup_sets[1] \"docs\": paths: \"relative/path\" is not an absolute path' "$log"
+grep -F 'backup_sets[1] \"docs\": paths: \"'"$staging"'/x\" is inside backup_config.staging_dir' "$log"
 configure '{"retention": {"enabled": true, "keep": 0}, "encryption": {"enabled": true}}'
 if backup; then exit 1; fi
 grep -F 'backup_config.retention.keep: must be at least 1' "$log"

@@ -82,3 +82,9 @@ def test_error_text_without_a_message_or_stderr():
     assert error_text({}) == 'failed'
     assert error_text(None) == 'failed'
     assert error_text({'msg': 'x', 'stderr': '   \n'}) == 'x'
+
+
+def test_a_set_that_was_not_tried_says_why():
+    out = backup_outcome('www', error='paths: "/srv/www" does not exist')
+    assert out['status'] == 'failed' and out['failed_task'] is None and out['changed'] is False
+    assert out['summary'] == 'FAILED: paths: "/srv/www" does not exist'
