@@ -69,6 +69,8 @@ expect_error '[{"name": "docs", "paths": ["@src@/docs", "relative/path"]}]' \
 expect_error '[{"name": "docs/etc", "paths": ["@src@/docs"]}]' \
   'coldvault.glacier.backup: backup_sets[0] "docs/etc": name: only a-z, A-Z, 0-9, "_", "-" and "." are allowed (the name names the archives and the staged file), not "/"' \
   "$check"
+# The "$(...)" is the name itself, never run (single quotes on purpose).
+# shellcheck disable=SC2016
 expect_error '[{"name": "x$(touch pwned)", "paths": ["@src@/docs"]}]' \
   'coldvault.glacier.backup: backup_sets[0] "x$(touch pwned)": name: only a-z, A-Z, 0-9, "_", "-" and "." are allowed (the name names the archives and the staged file), not "$", "(", " ", ")"' \
   "$check"

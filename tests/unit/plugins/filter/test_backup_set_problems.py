@@ -40,8 +40,9 @@ def test_names_that_start_with_a_dot_are_empty_or_too_long():
 
 
 def test_paths_must_be_absolute_and_outside_the_private_directories():
-    found = problems({'name': 's', 'paths': ['rel/x', '', '/var/tmp/stage', '/var/tmp/stage/old/', '/var/tmp/stagex',
-                                            '/etc/ansible/facts.d/other', '/etc/ansible', '/var/tmp//stage/../stage/y']})
+    paths = ['rel/x', '', '/var/tmp/stage', '/var/tmp/stage/old/', '/var/tmp/stagex', '/etc/ansible/facts.d/other',
+             '/etc/ansible', '/var/tmp//stage/../stage/y']
+    found = problems({'name': 's', 'paths': paths})
     assert found == [
         'backup_sets[0] "s": paths: "rel/x" is not an absolute path',
         'backup_sets[0] "s": paths: "" is not an absolute path',
