@@ -40,15 +40,19 @@ options:
     description: Whether the vault does not exist yet because check mode only plans to create it.
     type: bool
     default: false
-  failed_task:
-    description: Name of the task that failed for the set; makes a failure outcome.
+  failed_step:
+    description: The step of the role that failed for the set (such as V(pack) or V(upload)).
     type: str
   failure:
-    description: The failed task's result (C(ansible_failed_result)), for its C(msg) and C(stderr).
+    description: The failed step's result, for its C(msg) and C(stderr); makes a failure outcome.
     type: dict
   error:
-    description: What is wrong with the set, when no task failed for it (such as a path that does not exist); makes a
-      failure outcome.
+    description: What went wrong, instead of O(failure) (such as a path that does not exist); makes a failure outcome.
+    type: str
+  compared:
+    description:
+      - How the set was found unchanged, V(manifest) (its files' metadata, nothing packed) or V(content) (the
+        tarball's SHA-256).
     type: str
 """
 
@@ -105,8 +109,11 @@ _value:
     summary:
       description: The line the role prints for the set.
       type: str
-    failed_task:
-      description: Name of the task that failed (failed sets only), or V(null) when the set was not tried.
+    compared:
+      description: V(manifest) when the manifest decided (nothing packed), V(content) when the tarball was built.
+      type: str
+    failed_step:
+      description: The step that failed (failed sets only), or V(null) when the set was not tried.
       type: str
     error:
       description: What went wrong (failed sets only).
@@ -132,7 +139,7 @@ def error_text(failure):
     return '%s: %s' % (msg, stderr) if stderr else msg
 
 
-def _failed(name, upload, failed_task, error):
+def _failed(name, upload, failed_step, error):
     # An upload of this set that succeeded before a later step failed (a result an earlier set registered has
     # another name).
     uploaded = _get(upload, 'name') == name and bool(_get(upload, 'uploaded'))
@@ -141,17 +148,18 @@ def _failed(name, upload, failed_task, error):
         'archive_id': _get(upload, 'archive_id') if uploaded else None,
         'vault_arn': _get(upload, 'vault_arn') if uploaded else None,
         'size': 0, 'fingerprint': None, 'bytes_sent': 0, 'seconds': 0, 'mb_per_s': 0, 'deleted': [],
-        'tar_warning': None, 'failed_task': failed_task, 'error': error,
-        'summary': '%s%s%s' % ('FAILED in task "%s": ' % failed_task if failed_task else 'FAILED: ', error,
-                               ' (after uploading archive %s)' % upload['archive_id'] if uploaded else ''),
+        'tar_warning': None, 'failed_step': failed_step, 'error': error,
+        'summary': 'FAILED: %s%s' % (error, ' (after uploading archive %s)' % upload['archive_id'] if uploaded else ''),
     }
 
 
 def backup_outcome(name, upload=None, prune=None, tar=None, tarball=None, fingerprint=None, check_mode=False,
-                   vault_pending=False, failed_task=None, failure=None, error=None):
+                   vault_pending=False, failed_step=None, failure=None, error=None, compared='content'):
     """The backup_results entry of set ``name``."""
-    if failed_task is not None or error is not None:
-        return _failed(name, upload, failed_task, error if error is not None else error_text(failure))
+    if failure is not None or error is not None:
+        out = _failed(name, upload, failed_step, error if error is not None else error_text(failure))
+        out['compared'] = compared
+        return out
     uploaded = bool(_get(upload, 'uploaded'))
     if vault_pending or (_get(upload, 'changed') and not uploaded):
         status = 'would upload'
@@ -164,6 +172,9 @@ def backup_outcome(name, upload=None, prune=None, tar=None, tarball=None, finger
     archive_id = _get(upload, 'archive_id')
     if status == 'uploaded':
         what = 'uploaded archive %s (%s, %s MB/s)' % (archive_id, human, stats.get('mb_per_s'))
+    elif status == 'unchanged' and compared == 'manifest':
+        what = 'unchanged: archive %s (%s) already holds these files (same manifest: nothing was packed)' % (
+            archive_id, human)
     elif status == 'unchanged':
         what = 'unchanged: archive %s (%s) already holds this content' % (archive_id, human)
     else:
@@ -181,7 +192,7 @@ def backup_outcome(name, upload=None, prune=None, tar=None, tarball=None, finger
         'changed': bool(_get(upload, 'changed') or _get(prune, 'changed')),
         'archive_id': archive_id, 'vault_arn': _get(upload, 'vault_arn'), 'size': size,
         'fingerprint': fingerprint, 'bytes_sent': stats.get('bytes_sent', 0), 'seconds': stats.get('seconds', 0),
-        'mb_per_s': stats.get('mb_per_s', 0), 'deleted': deleted,
+        'mb_per_s': stats.get('mb_per_s', 0), 'deleted': deleted, 'compared': compared,
         'tar_warning': str(_get(tar, 'stderr') or '').strip() if tar_rc == 1 else None,
         'summary': '; '.join([what] + notes),
     }

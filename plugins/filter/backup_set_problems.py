@@ -125,6 +125,8 @@ def backup_set_problems(sets, staging_dir, facts_file, compressions):
         found += path_problems(backup_set.get('paths'), private)
         if backup_set.get('compression') not in compressions:
             found.append('compression: %s is not one of %s' % (quoted(backup_set.get('compression')), ', '.join(compressions)))
+        if backup_set.get('change_detection', 'metadata') not in ('metadata', 'content'):
+            found.append('change_detection: %s is not one of metadata, content' % quoted(backup_set.get('change_detection')))
         if any(not pattern for pattern in backup_set.get('exclude') or []):
             found.append('exclude: an empty pattern')
         problems += ['backup_sets[%d] %s: %s' % (index, quoted(name), problem) for problem in found]

@@ -56,26 +56,27 @@ def test_check_mode_with_a_vault_that_would_be_created():
     assert out['summary'] == 'would upload a new archive (10.00 Bytes), to the vault that would be created first'
 
 
-def test_a_failed_set_names_the_task_and_what_went_wrong():
+def test_a_failed_set_names_the_step_and_what_went_wrong():
     failure = {'msg': 'non-zero return code', 'rc': 2,
                'stderr': 'tar: srv/www: Cannot stat: No such file or directory\n\n  tar: Exiting with failure status\n'}
-    out = backup_outcome('www', upload={}, failed_task='Pack the set', failure=failure)
+    out = backup_outcome('www', upload={}, failed_step='pack', failure=failure)
     assert out['status'] == 'failed' and out['changed'] is False and out['archive_id'] is None
+    assert out['failed_step'] == 'pack'
     assert out['error'] == ('non-zero return code: tar: srv/www: Cannot stat: No such file or directory | '
                             'tar: Exiting with failure status')
-    assert out['summary'] == 'FAILED in task "Pack the set": ' + out['error']
+    assert out['summary'] == 'FAILED: ' + out['error']
 
 
 def test_a_set_that_failed_after_its_upload_keeps_the_archive_id():
-    out = backup_outcome('docs', upload=upload(), failed_task='Apply the retention policy', failure={'msg': 'boom'})
+    out = backup_outcome('docs', upload=upload(), failed_step='prune', failure={'msg': 'boom'})
     assert out['changed'] is True and out['archive_id'] == 'ID-1' and out['vault_arn'] == ARN
-    assert out['summary'] == 'FAILED in task "Apply the retention policy": boom (after uploading archive ID-1)'
+    assert out['summary'] == 'FAILED: boom (after uploading archive ID-1)'
 
 
 def test_the_upload_of_an_earlier_set_is_not_taken_for_this_one():
-    out = backup_outcome('weird', upload=upload(name='docs'), failed_task='Pack', failure={'msg': 'boom'})
+    out = backup_outcome('weird', upload=upload(name='docs'), failed_step='pack', failure={'msg': 'boom'})
     assert out['changed'] is False and out['archive_id'] is None
-    assert out['summary'] == 'FAILED in task "Pack": boom'
+    assert out['summary'] == 'FAILED: boom'
 
 
 def test_error_text_without_a_message_or_stderr():
@@ -86,5 +87,5 @@ def test_error_text_without_a_message_or_stderr():
 
 def test_a_set_that_was_not_tried_says_why():
     out = backup_outcome('www', error='paths: "/srv/www" does not exist')
-    assert out['status'] == 'failed' and out['failed_task'] is None and out['changed'] is False
+    assert out['status'] == 'failed' and out['failed_step'] is None and out['changed'] is False
     assert out['summary'] == 'FAILED: paths: "/srv/www" does not exist'
