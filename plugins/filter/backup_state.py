@@ -329,6 +329,8 @@ class _Follow(object):
         if self.ctx['settings']['retention']['enabled'] and not self.ctx.get('vault_pending'):
             prune = self.r['prune'].get(s.name)
             if prune is None:
+                # The archive holds the set already: its manifest can be recorded before the retention policy runs.
+                state['record'] = None if self.ctx.get('check_mode') else record
                 return self.step('prune')
             if prune.get('failed'):
                 return self.done(record, upload=upload, failed_step='prune',
