@@ -1,7 +1,8 @@
 # coldvault.glacier — developer and CI entry points.
 #   make demo   set up .venv, start the local Glacier endpoint, run the demo, stop the endpoint
 #   make test   everything CI runs: sanity, lint, unit, endpoint, integration, changelog and packaging checks
-#   make bench  the upload benchmark against the local endpoint (docs/benchmark.md)
+#   make bench  the upload, restore and migrate benchmarks against the local endpoint (docs/benchmark.md)
+#   make floors sanity, unit and upload integration tests on the oldest declared ansible-core, amazon.aws, boto3
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -20,7 +21,7 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_NOCOLOR := 1
 export NO_COLOR := 1
 
-.PHONY: help venv tree sanity lint units endpoint-tests integration changelog-lint package test demo bench endpoint-start endpoint-stop clean
+.PHONY: help venv tree sanity lint units endpoint-tests integration changelog-lint package test demo bench bench-catalog endpoint-start endpoint-stop clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -67,6 +68,13 @@ package: tree
 	cd $(COLL) && ansible-galaxy collection build --output-path $(BUILD)/dist
 	ansible-galaxy collection install --offline --no-deps -p $(BUILD)/installed $(BUILD)/dist/coldvault-glacier-*.tar.gz
 	ANSIBLE_COLLECTIONS_PATH=$(BUILD)/installed:$(SITE) ansible-doc coldvault.glacier.upload > /dev/null
+	@# What ships and what does not: galaxy.yml's build_ignore, as README.md ("What the collection tarball contains") says.
+	tar -tzf $(BUILD)/dist/coldvault-glacier-*.tar.gz | python -c 'import sys; names = set(sys.stdin.read().split()); \
+	  missing = {"bindep.txt", "requirements.txt", "meta/execution-environment.yml", "docs/docsite/extra-docs.yml", \
+	             "playbooks/backup.yml", "tests/endpoint/endpoint-ctl"} - names; \
+	  extra = sorted(n for n in names if n.split("/")[0] in ("Makefile", "requirements-dev.txt", ".ci") \
+	                 or n.startswith(("tests/benchmark", "playbooks/demo.yml"))); \
+	  (missing or extra) and sys.exit("package: the tarball lacks %s and has %s" % (sorted(missing), extra))'
 	@echo "package: built and installed $$(basename $(BUILD)/dist/coldvault-glacier-*.tar.gz)"
 
 endpoint-start: venv
@@ -78,11 +86,25 @@ endpoint-stop:
 test: sanity lint units endpoint-tests integration changelog-lint package
 	@echo "make test: all checks passed"
 
-# Speed and memory targets of docs/benchmark.md (about 3 minutes, ~8 GiB of scratch files in BENCH_DIR).
+# Speed and memory targets of docs/benchmark.md (about 5 minutes, ~10 GiB of scratch files in BENCH_DIR;
+# BENCH_ARGS=--quick for a one-minute smoke run). The peer it is compared with goes into .venv first.
 BENCH_DIR ?= /tmp/coldvault-glacier-bench
-bench: tree
+$(VENV)/.bench-installed: tests/benchmark/requirements.txt $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r tests/benchmark/requirements.txt
+	touch $@
+bench: tree $(VENV)/.bench-installed
 	cd $(COLL) && PYTHONPATH=$(BUILD) ANSIBLE_COLLECTIONS_PATH=$(BUILD) python tests/benchmark/transfer_bench.py \
-	  --workdir $(BENCH_DIR) --json $(BENCH_DIR)/results.json $(BENCH_ARGS)
+	  --workdir $(BENCH_DIR) --json $(BENCH_DIR)/results.json --chart $(BENCH_DIR)/benchmark.svg $(BENCH_ARGS)
+	cd $(COLL) && PYTHONPATH=$(BUILD) ANSIBLE_COLLECTIONS_PATH=$(BUILD) python tests/benchmark/s3_restore_bench.py \
+	  --workdir $(BENCH_DIR) --json $(BENCH_DIR)/s3-restore.json $(BENCH_ARGS)
+	cd $(COLL) && PYTHONPATH=$(BUILD) ANSIBLE_COLLECTIONS_PATH=$(BUILD) python tests/benchmark/migrate_bench.py \
+	  --workdir $(BENCH_DIR) --json $(BENCH_DIR)/migrate.json $(filter --quick,$(BENCH_ARGS))
+
+# Fact gathering and an upload's record with a 100k-record history (docs/benchmark.md, "The catalog"; ~5 minutes).
+CATALOG_BENCH_DIR ?= /tmp/coldvault-glacier-bench-catalog
+bench-catalog: tree
+	cd $(COLL) && PYTHONPATH=$(BUILD) ANSIBLE_COLLECTIONS_PATH=$(BUILD) python tests/benchmark/catalog_bench.py \
+	  --workdir $(CATALOG_BENCH_DIR) --json $(CATALOG_BENCH_DIR).json $(BENCH_ARGS)
 
 demo: tree
 	$(MAKE) --no-print-directory endpoint-start
@@ -94,3 +116,48 @@ demo: tree
 clean:
 	-$(MAKE) --no-print-directory endpoint-stop
 	rm -rf $(BUILD) .pytest_cache
+
+# The declared floors: meta/runtime.yml's requires_ansible, galaxy.yml's amazon.aws, requirements.txt's boto3 and
+# botocore, each at its lowest version, in a venv and a tree of their own under $(FLOORS). sanity and integration
+# are the targets above, run by a sub-make with BUILD and VENV pointing there.
+# No ansible bundle pairs ansible-core 2.17 with amazon.aws 9 (ansible 10.x carries amazon.aws 8.x) and Galaxy is
+# out of reach, so amazon.aws comes out of a bundle that carries the floor version (checked), here ansible 11.6.0.
+# amazon.aws 9.5.0 is the floor: older AnsibleAWSModule objects do not pass atomic_move and the other AnsibleModule
+# methods the modules call through to the AnsibleModule they wrap.
+FLOOR_ANSIBLE_CORE ?= 2.17.0
+FLOOR_AMAZON_AWS ?= 9.5.0
+FLOOR_AMAZON_AWS_BUNDLE ?= 11.6.0
+FLOOR_TARGETS ?= upload
+FLOOR_BOTO3 ?= 1.34.0
+FLOORS := $(BUILD)/floors
+FLOOR_VENV := $(FLOORS)/venv
+FLOOR_BIN := $(FLOOR_VENV)/bin
+FLOOR_MARK := $(FLOOR_VENV)/.floors-$(FLOOR_ANSIBLE_CORE)-$(FLOOR_AMAZON_AWS)-$(FLOOR_BOTO3)
+
+.PHONY: floors
+# The marker names the versions, so changing one rebuilds the venv. It also depends on requirements-dev.txt, and
+# touches .installed, so that the sub-makes' `venv` prerequisite is up to date and never installs the development
+# requirements into the floor venv.
+$(FLOOR_MARK): requirements.txt requirements-dev.txt tests/unit/requirements.txt
+	rm -rf $(FLOOR_VENV) $(FLOORS)/bundle
+	$(PYTHON) -m venv $(FLOOR_VENV)
+	$(FLOOR_BIN)/python -m pip install --quiet --disable-pip-version-check "ansible-core==$(FLOOR_ANSIBLE_CORE)" \
+	  "boto3==$(FLOOR_BOTO3)" "botocore==$(FLOOR_BOTO3)" -r requirements.txt -r tests/unit/requirements.txt pytest-xdist
+	$(FLOOR_BIN)/python -m pip download --quiet --disable-pip-version-check --no-deps --dest $(FLOORS)/bundle \
+	  "ansible==$(FLOOR_AMAZON_AWS_BUNDLE)"
+	$(FLOOR_BIN)/python -c 'import json, sys, sysconfig, zipfile; \
+	  z = zipfile.ZipFile(sys.argv[1]); prefix = "ansible_collections/amazon/aws/"; \
+	  v = json.loads(z.read(prefix + "MANIFEST.json"))["collection_info"]["version"]; \
+	  v == sys.argv[2] or sys.exit("%s carries amazon.aws %s, not %s" % (sys.argv[1], v, sys.argv[2])); \
+	  z.extractall(sysconfig.get_paths()["purelib"], [n for n in z.namelist() if n.startswith(prefix)])' \
+	  $(FLOORS)/bundle/ansible-$(FLOOR_AMAZON_AWS_BUNDLE)-py3-none-any.whl $(FLOOR_AMAZON_AWS)
+	touch $(FLOOR_VENV)/.installed $@
+
+floors: $(FLOOR_MARK)
+	@echo "floors: $$($(FLOOR_BIN)/python -c 'import ansible.release, boto3; \
+	  print("ansible-core", ansible.release.__version__, "boto3", boto3.__version__)'), amazon.aws $(FLOOR_AMAZON_AWS)"
+	$(MAKE) --no-print-directory sanity BUILD=$(FLOORS) VENV=$(FLOOR_VENV)
+	cd $(FLOORS)/ansible_collections/coldvault/glacier && PATH=$(FLOOR_BIN):$$PATH \
+	  ansible-test units --local --python 3.11 --color no
+	$(MAKE) --no-print-directory integration BUILD=$(FLOORS) VENV=$(FLOOR_VENV) TARGETS="$(FLOOR_TARGETS)"
+	@echo "make floors: all checks passed"

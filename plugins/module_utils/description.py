@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# This module_utils file is private to coldvault.glacier: it may change in any release. Do not use it elsewhere.
 """Archive descriptions that carry the file's name, size and mtime (see docs/description.md).
 
 Format version 1: ``"cvg1 " + base64url(compact UTF-8 JSON)`` without padding, where the

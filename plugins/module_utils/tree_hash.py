@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# This module_utils file is private to coldvault.glacier: it may change in any release. Do not use it elsewhere.
 """Glacier SHA-256 tree hashes, computed in a single pass over the data.
 
 Glacier checks every upload with a tree hash: SHA-256 of each 1 MiB chunk,
@@ -121,11 +122,31 @@ def _read_full(fileobj, size):
     return b''.join(pieces)
 
 
-def _hash_stream(fileobj, length, keep, name):
+def _short(name, length, done):
+    return TreeHashError(
+        '%s: expected %d bytes but the file ended after %d; was it changed while being read?' % (name, length, done))
+
+
+def _hash_kept(fileobj, length, name):
+    # The bytes are kept for sending: read them in one call into the bytes object that is sent, and hash 1 MiB
+    # views of it. Reading MiB by MiB and joining the pieces would copy every byte once more (~0.14 s of CPU per GiB).
+    data = _read_full(fileobj, length)
+    if len(data) != length:
+        raise _short(name, length, len(data))
+    view = memoryview(data)
+    linear = hashlib.sha256()
+    tree = TreeHasher()
+    for start in range(0, length, MIB):
+        chunk = view[start:start + MIB]
+        linear.update(chunk)
+        tree.add_leaf(hashlib.sha256(chunk).digest())
+    return PartHash(linear.hexdigest(), tree.digest(), length, data)
+
+
+def _hash_stream(fileobj, length, name):
     # One pass: each 1 MiB read feeds the linear SHA-256 and becomes a leaf, so no byte is read twice.
     linear = hashlib.sha256()
     tree = TreeHasher()
-    kept = [] if keep else None
     done = 0
     while length is None or done < length:
         want = MIB if length is None else min(MIB, length - done)
@@ -134,16 +155,12 @@ def _hash_stream(fileobj, length, keep, name):
             break
         linear.update(chunk)
         tree.add_leaf(hashlib.sha256(chunk).digest())
-        if kept is not None:
-            kept.append(chunk)
         done += len(chunk)
         if len(chunk) < want:
             break
     if length is not None and done != length:
-        raise TreeHashError(
-            '%s: expected %d bytes but the file ended after %d; was it changed while being read?' % (name, length, done))
-    data = b''.join(kept) if kept is not None else None
-    return PartHash(linear.hexdigest(), tree.digest(), done, data)
+        raise _short(name, length, done)
+    return PartHash(linear.hexdigest(), tree.digest(), done)
 
 
 def hash_part(fileobj, offset, length, keep=False):
@@ -158,11 +175,11 @@ def hash_part(fileobj, offset, length, keep=False):
     if offset < 0 or length < 0:
         raise ValueError('offset and length must not be negative')
     fileobj.seek(offset)
-    name = getattr(fileobj, 'name', 'file')
-    return _hash_stream(fileobj, length, keep, '%s (bytes %d-%d)' % (name, offset, offset + length - 1))
+    name = '%s (bytes %d-%d)' % (getattr(fileobj, 'name', 'file'), offset, offset + length - 1)
+    return _hash_kept(fileobj, length, name) if keep else _hash_stream(fileobj, length, name)
 
 
 def file_tree_hash(path):
     """Hex tree hash of the whole file at ``path``, streamed in 1 MiB reads (bounded memory)."""
     with open(path, 'rb') as fileobj:
-        return _hash_stream(fileobj, None, False, path).tree_hash
+        return _hash_stream(fileobj, None, path).tree_hash

@@ -5,7 +5,7 @@
 DOCUMENTATION = r"""
 ---
 module: inventory
-short_description: List the archives of an Amazon Glacier vault, reconcile them with the catalog, rebuild a lost one
+short_description: List the archives of a Glacier vault or the objects of an S3 bucket, reconcile, rebuild a lost catalog
 version_added: 0.1.0
 description:
   - Lists the archives of an Amazon Glacier vault (the vault API, 2012-06-01) with an inventory-retrieval job
@@ -20,39 +20,39 @@ description:
     M(coldvault.glacier.upload) writes them, so that M(coldvault.glacier.retrieve) finds them by name. Archives with
     other descriptions are reported in RV(foreign) and not added. Archive ids already in the catalog are never
     changed or dropped.
+  - With O(bucket) instead of O(vault), the objects under O(prefix) are listed with C(ListObjectsV2), which is
+    consistent at once and takes one request per 1,000 objects, so seconds, not the day a vault inventory takes, and
+    no job to wait for (O(wait), O(wait_timeout) and O(poll_interval) do not apply). C(HeadObject) (O(concurrency)
+    at a time; it needs no restore) adds the user metadata of each object the catalog does not know, where
+    M(coldvault.glacier.upload) keeps the same C(cvg1) description.
+  - With a bucket, O(reconcile=true) returns RV(missing_in_bucket) and RV(missing_in_catalog), compared by object
+    key; O(rebuild=true) adds the objects the catalog lacks as records the way M(coldvault.glacier.upload) writes
+    them (key, version id, ETag, size, modification time, C(LastModified) as C(uploaded_at), storage class, S3
+    checksum, part size, and the tree hash when the description has one). Keys already in the catalog are never
+    changed or dropped.
 author:
   - coldvault.glacier maintainers (@coldvault)
 options:
-  vault:
-    description:
-      - Name of the vault.
-      - 1 to 255 characters of C(a-z), C(A-Z), C(0-9), C(_), C(-) and C(.).
-    type: str
-    required: true
   refresh:
     description:
       - Start a new inventory job even if one is recorded. AWS prepares a new inventory about once a day, so a
         new job within the same day usually returns the same list.
+      - Only with O(vault); a bucket is listed afresh on every run.
     type: bool
     default: false
-  wait:
+  prefix:
     description:
-      - Wait for the job to complete and read its output.
-      - If V(false), return RV(status=pending) while the job runs; a later run reads the output.
-    type: bool
-    default: true
-  wait_timeout:
+      - With O(bucket), list only the objects whose keys start with this prefix, like a folder (a C(/) is added when
+        missing), as given to M(coldvault.glacier.upload). Reconciling compares only the catalog's records under it.
+      - Defaults to the whole bucket.
+    type: str
+    version_added: 0.1.0
+  concurrency:
     description:
-      - Seconds to wait for the job to complete. When they have passed, the task fails; the job id stays
-        recorded, so a rerun continues with the same job.
-      - V(0) looks once.
+      - With O(bucket), how many C(HeadObject) requests run in parallel, from 1 to 64.
     type: int
-    default: 43200
-  poll_interval:
-    description:
-      - Seconds between two looks at the job's status while waiting, at least 1.
-    type: int
-    default: 60
+    default: 4
+    version_added: 0.1.0
   reconcile:
     description:
       - Compare the inventory with the catalog and return RV(missing_in_vault), RV(not_in_inventory_yet) and
@@ -70,26 +70,30 @@ options:
         without one, the shortened name is used.
     type: bool
     default: false
-  facts_file:
-    description:
-      - Path of the catalog, a JSON local-facts file (see M(coldvault.glacier.upload)).
-      - A missing file is an empty catalog; O(rebuild=true) creates it.
-    type: path
-    default: /etc/ansible/facts.d/glacier.fact
-  mode:
-    description:
-      - Permissions of the catalog file when it is written.
-    type: raw
-    default: '0600'
 extends_documentation_fragment:
+  - coldvault.glacier.catalog.target
+  - coldvault.glacier.catalog.wait
+  - coldvault.glacier.catalog
+  - coldvault.glacier.catalog.mode
+  - coldvault.glacier.attributes
+  - coldvault.glacier.attributes.no_diff
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Starts no job and leaves the catalog alone; reads the output of a recorded job that is done (lists the
+        bucket), and reports what a rebuild would add.
+  idempotent:
+    support: full
+    details:
+      - A rerun reuses the recorded job, and a rebuild adds nothing that is already in the catalog.
 notes:
-  - Supports check mode. It starts no job and leaves the catalog alone; it reads the output of a recorded job that
-    is done, and reports what a rebuild would add.
   - C(changed) means the catalog changed, by a job started (recorded) or by archives added.
-  - The module is part of the C(coldvault.glacier.aws) and C(coldvault.glacier.glacier) action groups.
+  - A bucket needs C(s3:ListBucket) (C(HeadBucket), C(ListObjectsV2)) and C(s3:GetObject) (C(HeadObject)); see the
+    collection's C(docs/iam.md).
 seealso:
   - module: coldvault.glacier.upload
   - module: coldvault.glacier.retrieve
@@ -121,6 +125,17 @@ EXAMPLES = r"""
   coldvault.glacier.inventory:
     vault: backups
     rebuild: true
+
+- name: Rebuild the records of one host's objects from a bucket (seconds, not a day)
+  coldvault.glacier.inventory:
+    bucket: example-backups
+    prefix: "{{ inventory_hostname }}"
+    rebuild: true
+  register: rebuilt
+
+- name: Show the names that came back
+  ansible.builtin.debug:
+    msg: "{{ rebuilt.rebuilt | map(attribute='name') | unique | list }}"
 """
 
 RETURN = r"""
@@ -188,26 +203,98 @@ not_in_inventory_yet:
   returned: with O(reconcile=true) or O(rebuild=true), when the inventory job is done
   type: list
   elements: dict
+objects:
+  description: The objects of the bucket under O(prefix), in key order.
+  returned: success, with a bucket
+  type: list
+  elements: dict
+  contains:
+    key:
+      description: Key of the object.
+      type: str
+    size:
+      description: Size in bytes.
+      type: int
+    last_modified:
+      description: When the object was written (UTC).
+      type: str
+    storage_class:
+      description: Storage class.
+      type: str
+    etag:
+      description: ETag.
+      type: str
+    name:
+      description: Its name in the catalog, or decoded from its description (shortened when RV(objects[].name_truncated)).
+      type: str
+      returned: when the catalog knows the object or its description is a coldvault.glacier one
+    version_id:
+      description: Version id (null in a bucket that is not versioned).
+      type: str
+      returned: for objects the catalog does not know
+    checksum:
+      description: The S3 SHA-256 checksum (C(algorithm), C(type), C(value)).
+      type: dict
+      returned: for objects the catalog does not know
+    description:
+      description: The C(coldvault-description) user metadata.
+      type: str
+      returned: for objects the catalog does not know
+    mtime:
+      description: Modification time of the file when uploaded (epoch seconds), decoded from the description.
+      type: int
+      returned: for objects the catalog does not know, with a coldvault.glacier description
+    name_truncated:
+      description: Whether the name was shortened to fit the description.
+      type: bool
+      returned: for objects the catalog does not know, with a coldvault.glacier description
+missing_in_bucket:
+  description: Catalog records under O(prefix), not deleted, whose object the bucket does not list.
+  returned: with O(reconcile=true) or O(rebuild=true), with a bucket
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Key of the file in the catalog.
+      type: str
+    key:
+      description: Key of the object.
+      type: str
+    version_id:
+      description: Version id recorded.
+      type: str
+    uploaded_at:
+      description: When it was uploaded (UTC).
+      type: str
+    size:
+      description: Size in bytes.
+      type: int
+    storage_class:
+      description: Storage class recorded.
+      type: str
 missing_in_catalog:
-  description: Archives of the inventory (as in RV(archives)) whose id the catalog does not record for the vault.
+  description: Archives of the inventory (as in RV(archives)) whose id the catalog does not record for the vault;
+    for a bucket, objects (as in RV(objects)) whose key it does not record.
   returned: with O(reconcile=true) or O(rebuild=true), when the inventory job is done
   type: list
   elements: dict
 rebuilt:
   description: Records added to the catalog (in check mode, that would be added), each with its C(name) and the
-    catalog record fields (archive_id, tree_hash, size, mtime, uploaded_at, location, description, part_size).
+    catalog record fields (archive_id, tree_hash, size, mtime, uploaded_at, location, description, part_size; for a
+    bucket key, version_id, etag, size, mtime, uploaded_at, storage_class, checksum, part_size, tree_hash,
+    description).
   returned: with O(rebuild=true), when the inventory job is done
   type: list
   elements: dict
 foreign:
-  description: Archives missing in the catalog whose description is not a coldvault.glacier one, so they were not
-    added (as in RV(archives)).
+  description: Archives (objects) missing in the catalog whose description is not a coldvault.glacier one, so they
+    were not added (as in RV(archives), RV(objects)).
   returned: with O(rebuild=true), when the inventory job is done
   type: list
   elements: dict
 job_id:
   description: Id of the inventory job; null in check mode when a job would be started.
-  returned: always
+  returned: always, with a vault
   type: str
 status:
   description: V(succeeded) when the inventory was read, V(pending) while the job runs.
@@ -219,11 +306,23 @@ replaced_job:
   type: str
 vault:
   description: Name of the vault.
-  returned: always
+  returned: always, with a vault
   type: str
 vault_arn:
   description: ARN of the vault; the key of the vault in the catalog.
-  returned: success
+  returned: success, with a vault
+  type: str
+bucket:
+  description: Name of the bucket.
+  returned: always, with a bucket
+  type: str
+bucket_arn:
+  description: ARN of the bucket; the key of the bucket in the catalog.
+  returned: success, with a bucket
+  type: str
+prefix:
+  description: The key prefix listed (with its trailing C(/)).
+  returned: always, with a bucket
   type: str
 facts_file:
   description: Path of the catalog.
@@ -237,22 +336,20 @@ seconds:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.coldvault.glacier.plugins.module_utils.inventory_sync import run_inventory
+from ansible_collections.coldvault.glacier.plugins.module_utils import arguments
+from ansible_collections.coldvault.glacier.plugins.module_utils.inventory import run_inventory
 
 
 def main():
     argument_spec = dict(
-        vault=dict(type='str', required=True),
         refresh=dict(type='bool', default=False),
-        wait=dict(type='bool', default=True),
-        wait_timeout=dict(type='int', default=43200),
-        poll_interval=dict(type='int', default=60),
         reconcile=dict(type='bool', default=False),
         rebuild=dict(type='bool', default=False),
-        facts_file=dict(type='path', default='/etc/ansible/facts.d/glacier.fact'),
-        mode=dict(type='raw', default='0600'),
+        prefix=dict(type='str'),
+        concurrency=dict(type='int', default=4),
+        **arguments.target(), **arguments.wait(), **arguments.catalog(with_mode=True)
     )
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True, **arguments.TARGET_RULES)
     module.exit_json(**run_inventory(module))
 
 

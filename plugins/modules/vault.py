@@ -37,6 +37,11 @@ options:
     description:
       - Tags of the vault, a dictionary of keys and values (values are sent as strings).
       - If O(tags) is not set, the tags of the vault are not modified.
+      - As AWS documents them, a vault has at most 50 tags (tags with a key beginning with V(aws:) do not count),
+        keys have 1 to 128 characters and must not begin with V(aws:), values have at most 256 characters. Tags
+        that break these rules fail the task before anything is written. If the service still refuses them after
+        this run created the vault or changed its tags, the task fails with C(changed=true), RV(vault) and
+        a message that says what was done.
       - Only used with O(state=present).
     type: dict
     aliases: ['resource_tags']
@@ -48,15 +53,24 @@ options:
     type: bool
     default: true
 extends_documentation_fragment:
+  - coldvault.glacier.attributes
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Reads the vault and its tags, decides and reports, sends no write request.
+  diff_mode:
+    support: full
+    details:
+      - C(name), C(exists) and C(tags) of the vault before and after.
+  idempotent:
+    support: full
 notes:
-  - Supports check mode (reads the vault and its tags, decides and reports, sends no write request) and diff mode
-    (C(name), C(exists) and C(tags) of the vault before and after).
   - botocore retries throttling, 5xx, 408 and dropped connections (standard retry mode, 5 attempts per request
     unless O(aws_config) says otherwise).
-  - The module is part of the C(coldvault.glacier.aws) and C(coldvault.glacier.glacier) action groups.
 seealso:
   - module: coldvault.glacier.upload
 """
@@ -134,7 +148,7 @@ vault:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.coldvault.glacier.plugins.module_utils.vaults import run_vault
+from ansible_collections.coldvault.glacier.plugins.module_utils.vault import run_vault
 
 
 def main():

@@ -1,15 +1,8 @@
 """Fixtures: the endpoint as a subprocess on a free port (tmp data dir), its control API, boto3 and the AWS CLI."""
 
-import json
-import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-from endpoint_helpers import Control, Endpoint, make_client
+from endpoint_helpers import S3_MIN_PART, Control, Endpoint, cli_runner, make_client, make_s3_client
 
 
 @pytest.fixture
@@ -54,27 +47,32 @@ def aws_cli(endpoint, tmp_path):
 
     Returns the parsed JSON output, or with check=False the CompletedProcess (returncode, stdout, stderr).
     """
-    config = tmp_path / "aws-config"
-    credentials = tmp_path / "aws-credentials"
-    config.write_text("[default]\nregion = us-east-1\noutput = json\n")
-    credentials.write_text("[default]\naws_access_key_id = testing\naws_secret_access_key = testing\n")
-    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
-    env.update({
-        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": str(config), "AWS_SHARED_CREDENTIALS_FILE": str(credentials),
-        "AWS_EC2_METADATA_DISABLED": "true", "AWS_MAX_ATTEMPTS": "1",
-    })
-    aws = Path(sys.executable).with_name("aws")
-    if not aws.exists():
-        aws = Path(shutil.which("aws") or "aws")
+    return cli_runner(endpoint.url, tmp_path, "glacier")
 
-    def run(*args, check=True):
-        command = [str(aws), "--endpoint-url", endpoint.url, "--output", "json", "glacier"] + list(args)
-        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
-        if not check:
-            return result
-        if result.returncode != 0:
-            raise AssertionError("aws %s failed (%d): %s" % (" ".join(args), result.returncode, result.stderr))
-        return json.loads(result.stdout) if result.stdout.strip() else None
 
-    return run
+@pytest.fixture
+def s3_endpoint(start_endpoint):
+    """An endpoint for S3 tests: small multipart parts allowed, restores held until released."""
+    return start_endpoint("--s3-min-part-size", str(S3_MIN_PART), "--hold-restores", name="s3")
+
+
+@pytest.fixture
+def s3_control(s3_endpoint):
+    return Control(s3_endpoint.url)
+
+
+@pytest.fixture
+def s3(s3_endpoint):
+    return make_s3_client(s3_endpoint)
+
+
+@pytest.fixture
+def bucket(s3):
+    s3.create_bucket(Bucket="test-bucket")
+    return "test-bucket"
+
+
+@pytest.fixture
+def s3api(s3_endpoint, tmp_path):
+    """Run `aws s3api ...` against the S3 endpoint (see aws_cli)."""
+    return cli_runner(s3_endpoint.url, tmp_path, "s3api")

@@ -6,7 +6,7 @@ from endpoint_helpers import MIB, Control, make_client, tree_hash
 
 
 def test_restart_keeps_everything(start_endpoint):
-    endpoint = start_endpoint("--job-delay", "3600")
+    endpoint = start_endpoint("--hold-jobs")
     glacier = make_client(endpoint)
     glacier.create_vault(vaultName="keep")
     glacier.add_tags_to_vault(vaultName="keep", Tags={"owner": "ops"})
@@ -20,6 +20,8 @@ def test_restart_keeps_everything(start_endpoint):
     pending_job = glacier.initiate_job(vaultName="keep", jobParameters={"Type": "archive-retrieval", "ArchiveId": small_id})["jobId"]
     assert endpoint.stop() == 0
 
+    # Restarted without the flag: a job held before the restart stays held.
+    endpoint.args = []
     endpoint.start()
     glacier = make_client(endpoint)
     assert glacier.list_tags_for_vault(vaultName="keep")["Tags"] == {"owner": "ops"}

@@ -41,7 +41,7 @@ def reset_counters(handler, _body):
 
 
 def list_faults(handler, _body):
-    return {"faults": handler.server.faults.pending()}
+    return {"faults": handler.server.faults.pending(), "held": handler.server.faults.held()}
 
 
 def add_faults(handler, body):
@@ -75,14 +75,85 @@ def expire_upload(handler, body):
     return {"expired": handler.store.expire_uploads(vault, body.get("upload_id"), bool(body.get("all")))}
 
 
-def complete_jobs(handler, _body):
-    return {"completed": handler.store.complete_jobs()}
+def complete_jobs(handler, body):
+    body = _object(body)
+    job_id, vault = body.get("job_id"), body.get("vault")
+    if any(value is not None and not isinstance(value, str) for value in (job_id, vault)):
+        raise ControlError(400, 'expected {} (every pending job), {"job_id": ...} or {"vault": ...}')
+    return {"completed": handler.store.complete_jobs(job_id, vault)}
+
+
+def release_faults(handler, _body):
+    return {"released": handler.server.faults.release()}
+
+
+def get_hold(handler, _body):
+    return {"jobs": handler.store.hold_jobs, "restores": handler.s3.hold_restores}
+
+
+def set_hold(handler, body):
+    body = _object(body)
+    for name in ("jobs", "restores"):
+        if name in body and not isinstance(body[name], bool):
+            raise ControlError(400, "%s must be true or false" % name)
+    if "jobs" in body:
+        handler.store.hold_jobs = body["jobs"]
+    if "restores" in body:
+        handler.s3.hold_restores = body["restores"]
+    return get_hold(handler, None)
+
+
+def _selector(body):
+    """{} (every object), {"bucket"}, {"bucket", "key"} or {"bucket", "key", "version_id"}."""
+    body = _object(body)
+    unknown = set(body) - {"bucket", "key", "version_id"}
+    if unknown or any(not isinstance(value, str) for value in body.values()) or ("key" in body and "bucket" not in body) \
+            or ("version_id" in body and "key" not in body):
+        raise ControlError(400, 'expected {}, {"bucket": ...}, {"bucket": ..., "key": ...} or {"bucket": ..., "key": ..., "version_id": ...}')
+    return body
+
+
+def complete_restores(handler, body):
+    return {"completed": handler.s3.complete_restores(_selector(body))}
+
+
+def expire_restores(handler, body):
+    return {"expired": handler.s3.expire_restores(_selector(body))}
+
+
+def list_deny(handler, _body):
+    return {"rules": list(handler.s3.deny_rules)}
+
+
+def add_deny(handler, body):
+    rules = body if isinstance(body, list) else [body]
+    added = []
+    for rule in rules:
+        rule = _object(rule)
+        operations = rule.get("operations", ["*"])
+        if isinstance(operations, str):
+            operations = [operations]
+        bucket, prefix = rule.get("bucket"), rule.get("key_prefix", "")
+        valid_operations = isinstance(operations, list) and all(isinstance(item, str) for item in operations)
+        if not isinstance(bucket, str) or not bucket or not isinstance(prefix, str) or not valid_operations \
+                or set(rule) - {"bucket", "operations", "key_prefix"}:
+            raise ControlError(400, 'expected {"bucket": NAME or "*", "operations": ["PutObject", ...] or ["*"], "key_prefix": "..."}')
+        added.append({"bucket": bucket, "operations": operations, "key_prefix": prefix})
+    handler.s3.deny_rules.extend(added)
+    return {"added": added}
+
+
+def clear_deny(handler, _body):
+    cleared = len(handler.s3.deny_rules)
+    handler.s3.deny_rules[:] = []
+    return {"cleared": cleared}
 
 
 def state(handler, _body):
     server = handler.server
     return {
         "store": handler.store.summary(),
+        "s3": handler.s3.summary(),
         "faults": server.faults.pending(),
         "network": server.network.settings(),
         "counters": server.counters.snapshot(),
@@ -99,10 +170,19 @@ ACTIONS = {
     ("GET", "faults"): list_faults,
     ("POST", "faults"): add_faults,
     ("DELETE", "faults"): clear_faults,
+    ("POST", "release"): release_faults,  # the older name
     ("GET", "network"): get_network,
     ("POST", "network"): set_network,
     ("POST", "expire-upload"): expire_upload,
     ("POST", "complete-jobs"): complete_jobs,
+    ("POST", "release-faults"): release_faults,
+    ("GET", "hold"): get_hold,
+    ("POST", "hold"): set_hold,
+    ("POST", "s3/complete-restores"): complete_restores,
+    ("POST", "s3/expire-restores"): expire_restores,
+    ("GET", "s3/deny"): list_deny,
+    ("POST", "s3/deny"): add_deny,
+    ("DELETE", "s3/deny"): clear_deny,
     ("GET", "state"): state,
     ("GET", "health"): health,
 }

@@ -15,6 +15,8 @@ class NetworkShaper:
         self._lock = threading.Lock()
         self.latency_ms = 0
         self.bandwidth = 0
+        # Seconds spent sleeping for each kind of shaping: shows whether shaping acted, without timing anything.
+        self.slept = {"latency_seconds": 0.0, "bandwidth_seconds": 0.0}
         self.update(latency_ms=latency_ms, bandwidth=bandwidth)
 
     def update(self, latency_ms=None, bandwidth=None):
@@ -32,12 +34,17 @@ class NetworkShaper:
             return self.settings()
 
     def settings(self):
-        return {"latency_ms": self.latency_ms, "bandwidth": self.bandwidth}
+        return {"latency_ms": self.latency_ms, "bandwidth": self.bandwidth, "slept": dict(self.slept)}
+
+    def note_sleep(self, kind, seconds):
+        with self._lock:
+            self.slept[kind] += seconds
 
     def delay(self):
         """Sleep the configured per-request latency."""
         if self.latency_ms > 0:
             time.sleep(self.latency_ms / 1000.0)
+            self.note_sleep("latency_seconds", self.latency_ms / 1000.0)
 
 
 class TokenBucket:
@@ -71,5 +78,6 @@ class TokenBucket:
         self._tokens -= count
         if self._tokens < 0:
             time.sleep(-self._tokens / rate)
+            self._shaper.note_sleep("bandwidth_seconds", -self._tokens / rate)
             self._stamp = time.monotonic()
             self._tokens = 0.0

@@ -3,6 +3,7 @@
 import json
 import logging
 import socket
+import ssl
 import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -10,12 +11,18 @@ from urllib.parse import parse_qs, urlsplit
 
 from . import API_VERSION, __version__, control, ids, routes
 from .errors import GlacierError, invalid
-from .faults import ERROR_FAULTS
+from .faults import ERROR_KINDS
 from .network import TokenBucket
 from .operations import OPERATIONS
+from .s3 import handler as s3_handler
+from .s3 import routes as s3_routes
+from .s3.errors import S3Error
+from .s3.xmlio import error_document
 
 LOG = logging.getLogger("glacier_endpoint")
 WRITE_PIECE = 256 * 1024
+# Operations whose "drop" fault sends half the body before closing.
+STREAMED_OUTPUT = ("GetJobOutput", "GetObject")
 
 
 class DropConnection(Exception):
@@ -32,7 +39,8 @@ class RequestBody:
     def __init__(self, handler, shaped):
         self._rfile = handler.rfile
         self._bucket = handler.read_bucket if shaped else None
-        self._count = handler.server.counters.received if shaped else None
+        service = handler.service
+        self._count = (lambda count: handler.server.counters.received(count, service)) if shaped else None
         self.chunked = "chunked" in handler.headers.get("Transfer-Encoding", "").lower()
         length = handler.headers.get("Content-Length")
         if self.chunked:
@@ -120,9 +128,13 @@ class GlacierRequestHandler(BaseHTTPRequestHandler):
 
     def setup(self):
         super().setup()
+        if isinstance(self.connection, ssl.SSLSocket):
+            # The listening socket does not handshake in accept(), so a slow client cannot stall the others.
+            self.connection.do_handshake()
         self.read_bucket = TokenBucket(self.server.network)
         self.write_bucket = TokenBucket(self.server.network)
         self.store = self.server.store
+        self.s3 = self.server.s3
 
     def do_GET(self):
         self._dispatch()
@@ -139,16 +151,23 @@ class GlacierRequestHandler(BaseHTTPRequestHandler):
 
     def _dispatch(self):
         started = time.monotonic()
-        self.request_id = ids.new_request_id()
         self.operation = None
         self.status = None
         self.sent = 0
         self.flags = {}
         self.responded = False
         self.note = ""
+        self.s3_region = None
         url = urlsplit(self.path)
         self.query = {key: values[-1] for key, values in parse_qs(url.query, keep_blank_values=True).items()}
         is_control = url.path == "/_control" or url.path.startswith("/_control/")
+        if is_control:
+            self.service = "control"
+        elif s3_routes.is_glacier(self.headers, url.path, self.query):
+            self.service = "glacier"
+        else:
+            self.service = "s3"
+        self.request_id = ids.new_s3_request_id() if self.service == "s3" else ids.new_request_id()
         try:
             self.body = RequestBody(self, shaped=not is_control)
         except ValueError as exc:
@@ -161,8 +180,13 @@ class GlacierRequestHandler(BaseHTTPRequestHandler):
             if is_control:
                 self.operation = "Control"
                 control.handle(self, url.path)
-            else:
+            elif self.service == "glacier":
                 self._glacier(url.path)
+            else:
+                try:
+                    s3_handler.handle(self, url)
+                except GlacierError as err:
+                    self._send_error(err)
         except DropConnection:
             self.close_connection = True
             self._shutdown_socket()
@@ -174,6 +198,8 @@ class GlacierRequestHandler(BaseHTTPRequestHandler):
             LOG.error("internal error handling %s %s:\n%s", self.command, self.path, traceback.format_exc())
             if self.responded:
                 self.close_connection = True
+            elif self.service == "s3":
+                self._send_error(S3Error(500, "InternalError", "We encountered an internal error. Please try again."))
             else:
                 self._send_error(GlacierError(500, "InternalFailure", "The request processing has failed because of an unknown error.", "Server"))
         finally:
@@ -188,12 +214,12 @@ class GlacierRequestHandler(BaseHTTPRequestHandler):
         route = routes.match(self.command, path, self.query)
         self.operation = route.operation
         server = self.server
-        server.counters.request(route.operation)
+        server.counters.request(route.operation, "glacier")
         server.network.delay()
-        fault = server.faults.take(route.operation)
+        fault = server.faults.take(route.operation, "glacier")
         try:
             if fault is not None:
-                self._apply_fault(fault)
+                self.apply_fault(fault)
             self._check_common(route)
             operation = OPERATIONS.get(route.operation)
             if operation is None:
@@ -204,21 +230,23 @@ class GlacierRequestHandler(BaseHTTPRequestHandler):
         except GlacierError as err:
             self._send_error(err)
 
-    def _apply_fault(self, fault):
-        self.server.counters.fault(fault.kind)
+    def apply_fault(self, fault):
+        self.server.counters.fault(fault.kind, self.service)
         self.note = " fault=%s#%d" % (fault.kind, fault.fault_id)
-        if fault.kind in ERROR_FAULTS:
-            raise fault.error()
+        if fault.kind in ERROR_KINDS:
+            raise fault.error(self.service)
         if fault.kind == "drop":
             if self.body.length is None or self.body.length > 0:
                 self.body.read_until((self.body.length or 2) // 2)
                 raise DropConnection()
-            if self.operation == "GetJobOutput":
+            if self.operation in STREAMED_OUTPUT:
                 self.flags["drop"] = True
                 return
             raise DropConnection()
         if fault.kind == "slow":
             self.flags["slow"] = fault.delay
+        elif fault.kind == "hold":
+            self.flags["hold"] = fault
         elif fault.kind == "corrupt":
             self.flags["corrupt"] = True
 
@@ -244,27 +272,46 @@ class GlacierRequestHandler(BaseHTTPRequestHandler):
 
     def _send_error(self, err):
         if self.operation != "Control":
-            self.server.counters.error(err.code)
-        if self.body is not None and not self.body.finished and not self.close_connection:
+            self.server.counters.error(err.code, self.service)
+        if self.body is not None and not self.body.finished and not self.close_connection and getattr(err, "drain", True):
             # The client sends its whole body before it reads a reply; read it so it sees this one.
             try:
                 self.body.drain()
             except (ConnectionError, socket.timeout, IncompleteBody):
                 self.close_connection = True
                 return
+        self.note += " %s" % err.code
+        if self.service == "s3":
+            headers = dict(getattr(err, "headers", {}))
+            if err.close:
+                headers["Connection"] = "close"
+            fields = getattr(err, "fields", {})
+            if err.status in (304,) or self.command == "HEAD":
+                # HEAD answers (and 304) carry no body: clients read the status alone.
+                self.respond(err.status, headers, content_type="application/xml" if err.status != 304 else None)
+                return
+            body = error_document(err.code, err.message, self.request_id, ids.new_host_id(), fields)
+            self.respond(err.status, headers, body, content_type="application/xml")
+            return
         headers = {"x-amzn-ErrorType": err.code}
         if err.close:
             headers["Connection"] = "close"
-        self.note += " %s" % err.code
         self.respond(err.status, headers, err.body())
 
     def _start_response(self, status, headers, length, content_type):
         delay = self.flags.pop("slow", None)
         if delay:
             time.sleep(delay)
+        held = self.flags.pop("hold", None)
+        if held is not None:
+            self.server.faults.waiting(held, self.operation)
         self.send_response(status)
-        self.send_header("x-amzn-RequestId", self.request_id)
-        self.send_header("x-amz-request-id", self.request_id)
+        if self.service == "s3":
+            self.send_header("x-amz-request-id", self.request_id)
+            self.send_header("x-amz-id-2", ids.new_host_id())
+        else:
+            self.send_header("x-amzn-RequestId", self.request_id)
+            self.send_header("x-amz-request-id", self.request_id)
         if content_type:
             self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(length))
@@ -286,23 +333,28 @@ class GlacierRequestHandler(BaseHTTPRequestHandler):
             view = view[len(piece):]
             self.sent += len(piece)
             if shaped:
-                self.server.counters.sent(len(piece))
+                self.server.counters.sent(len(piece), self.service)
 
-    def respond(self, status, headers=None, body=None):
+    def respond(self, status, headers=None, body=None, content_type=None):
         """A complete small response; a dict or list body is sent as JSON."""
-        content_type = None
         data = b""
         if isinstance(body, (dict, list)):
             data = json.dumps(body).encode("utf-8")
             content_type = "application/json"
         elif body:
             data = body
+        if self.command == "HEAD":
+            data = b""
         self._start_response(status, headers, len(data), content_type)
-        if data and self.command != "HEAD":
+        if data:
             self._write(data)
 
+    def respond_head(self, status, headers, length, content_type):
+        """HeadObject: the headers of the would-be GET, Content-Length included, and no body."""
+        self._start_response(status, headers, length, content_type)
+
     def respond_stream(self, status, headers, length, chunks, content_type):
-        """A response whose body comes from disk block by block (GetJobOutput)."""
+        """A response whose body comes from disk block by block (GetJobOutput, GetObject)."""
         self._start_response(status, headers, length, content_type)
         drop_at = length // 2 if self.flags.get("drop") else None
         corrupt = self.flags.get("corrupt", False)
@@ -337,10 +389,11 @@ class GlacierHTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, address, store, faults, network, counters, quiet=False):
+    def __init__(self, address, store, faults, network, counters, quiet=False, s3=None):
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         self.store = store
+        self.s3 = s3
         self.faults = faults
         self.network = network
         self.counters = counters

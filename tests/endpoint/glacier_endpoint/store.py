@@ -145,11 +145,13 @@ def read_file_range(path, first, last):
 class Store:
     """All Glacier state. Every public method is thread-safe; bodies stream outside the lock."""
 
-    def __init__(self, data_dir, account_id, region, job_delay=0.0, logger=None):
+    def __init__(self, data_dir, account_id, region, job_delay=0.0, logger=None, hold_jobs=False):
         self.data_dir = os.path.abspath(data_dir)
         self.account_id = account_id
         self.region = region
         self.job_delay = float(job_delay)
+        # New jobs stay InProgress until complete_jobs() releases them (tests must not race a delay).
+        self.hold_jobs = bool(hold_jobs)
         self._log = logger
         self._lock = threading.RLock()
         self._stop = threading.Event()
@@ -255,7 +257,7 @@ class Store:
             self.run_due_jobs()
             self._purge()
             with self._lock:
-                pending = [job["due_ts"] for job in self.jobs.values() if not job["Completed"]]
+                pending = [job["due_ts"] for job in self.jobs.values() if not job["Completed"] and not job.get("held")]
             timeout = 5.0 if not pending else max(0.0, min(5.0, min(pending) - time.time()))
             self._wake.wait(timeout)
             self._wake.clear()
@@ -263,7 +265,7 @@ class Store:
     def run_due_jobs(self):
         with self._lock:
             now = time.time()
-            due = [job for job in self.jobs.values() if not job["Completed"] and job["due_ts"] <= now]
+            due = [job for job in self.jobs.values() if not job["Completed"] and not job.get("held") and job["due_ts"] <= now]
             for job in due:
                 self._complete_job(job)
             if due:
@@ -589,7 +591,7 @@ class Store:
             job.update({
                 "JobId": job_id, "JobDescription": description, "CreationDate": iso_time(stamp), "Completed": False,
                 "StatusCode": "InProgress", "StatusMessage": "Operation in progress.", "VaultARN": self.vault_arn(vault_name),
-                "SNSTopic": params.get("SNSTopic"), "vault": vault_name, "due_ts": stamp + self.job_delay,
+                "SNSTopic": params.get("SNSTopic"), "vault": vault_name, "due_ts": stamp + self.job_delay, "held": self.hold_jobs,
             })
             if job_type == "archive-retrieval":
                 self._prepare_archive_job(job, vault_name, params)
@@ -600,7 +602,7 @@ class Store:
             else:
                 raise invalid("Invalid job type: %s" % job_type)
             self.jobs[job_id] = job
-            if self.job_delay <= 0:
+            if self.job_delay <= 0 and not job["held"]:
                 self._complete_job(job)
             self._save()
         self._wake.set()
@@ -674,7 +676,7 @@ class Store:
             self.vaults[job["vault"]]["LastInventoryDate"] = iso_time(now)
         job.update({
             "Completed": True, "StatusCode": "Succeeded", "StatusMessage": "Succeeded",
-            "CompletionDate": iso_time(now), "purge_ts": now + JOB_RETENTION_SECONDS,
+            "CompletionDate": iso_time(now), "purge_ts": now + JOB_RETENTION_SECONDS, "held": False,
         })
 
     def _inventory_document(self, job, now):
@@ -751,9 +753,15 @@ class Store:
                 raise invalid("The job is not currently available for download: %s" % job_id)
             return JobOutput(self, job)
 
-    def complete_jobs(self):
+    def complete_jobs(self, job_id=None, vault_name=None):
+        """Complete pending jobs now, held or not: all of them, one (job_id) or a vault's."""
         with self._lock:
-            pending = [job for job in self.jobs.values() if not job["Completed"]]
+            if job_id is not None and (job_id not in self.jobs or (vault_name and self.jobs[job_id]["vault"] != vault_name)):
+                raise not_found("The job ID was not found: %s" % job_id)
+            if vault_name is not None:
+                self._vault(vault_name)
+            pending = [job for job in self.jobs.values() if not job["Completed"] and job_id in (None, job["JobId"])
+                       and vault_name in (None, job["vault"])]
             for job in pending:
                 self._complete_job(job)
             if pending:
@@ -782,10 +790,11 @@ class Store:
                     for upload_id, upload in self.uploads.items()
                 ],
                 "jobs": [
-                    {"vault": job["vault"], "job_id": job_id, "action": job["Action"], "status": job["StatusCode"]}
+                    {"vault": job["vault"], "job_id": job_id, "action": job["Action"], "status": job["StatusCode"], "held": bool(job.get("held"))}
                     for job_id, job in self.jobs.items()
                 ],
                 "job_delay": self.job_delay,
+                "hold_jobs": self.hold_jobs,
                 "data_dir": self.data_dir,
             }
 

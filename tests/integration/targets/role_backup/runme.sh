@@ -40,11 +40,15 @@ uploads() {
   echo $(( $(count UploadArchive) + $(count CompleteMultipartUpload) ))
 }
 
-# Evaluate a Python expression over the catalog entries of the vault: `entries` maps set name -> catalog entry.
+# Evaluate a Python expression over the catalog entries of the vault: `entries` maps set name -> catalog entry,
+# each with its whole "history" (from the history beside the facts file, read by the collection's own code).
 catalog() {
   "$python" - "$facts" "$vault" "$1" <<'PY'
-import json, sys
-data = json.load(open(sys.argv[1]))
+import os, sys
+# Where ansible-test put the collection (it runs playbooks with the same path).
+sys.path[:0] = (os.environ.get('ANSIBLE_COLLECTIONS_PATH') or os.environ.get('ANSIBLE_COLLECTIONS_PATHS', '')).split(os.pathsep)
+from ansible_collections.coldvault.glacier.plugins.module_utils import catalog
+data = catalog.expand(catalog.read(sys.argv[1]))
 vaults = [v for v in data['vaults'].values() if v['vault'] == sys.argv[2]]
 entries = vaults[0]['archives'] if vaults else {}
 print(eval(sys.argv[3]))

@@ -131,8 +131,16 @@ def test_hash_part_reads_each_byte_once(offset, length):
     fileobj = CountingFile(DATA)
     digest = hash_part(fileobj, offset, length, keep=True)
     assert digest.data == DATA[offset:offset + length]
+    # Kept bytes come from one read of the whole range (no copy to join them), every byte exactly once.
+    assert fileobj.reads == [(offset, length)]
+
+
+@pytest.mark.parametrize('offset,length', [(0, 3 * MIB + 17), (8 * MIB, 2 * MIB + 7)])
+def test_hash_part_streams_in_mib_reads_when_not_kept(offset, length):
+    fileobj = CountingFile(DATA)
+    assert hash_part(fileobj, offset, length).tree_hash == reference(DATA[offset:offset + length])
     assert sum(n for dummy, n in fileobj.reads) == length
-    assert len(fileobj.reads) == -(-length // MIB)  # one read per MiB, nothing more
+    assert len(fileobj.reads) == -(-length // MIB)  # one read per MiB, nothing more: memory stays bounded
     expected_pos = offset
     for pos, n in fileobj.reads:
         assert pos == expected_pos and 0 < n <= MIB

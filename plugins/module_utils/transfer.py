@@ -1,0 +1,300 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# This module_utils file is private to coldvault.glacier: it may change in any release. Do not use it elsewhere.
+"""The transfer machinery every backend shares: a bounded worker pool, attempts with backoff, stats, file slices
+and in-memory part bodies, and range planning.
+
+The backends (``glacier/`` for the vault API) describe *what* one part or range is; this file decides *how* many
+run at once, what is tried again once botocore's own retries are spent, and what the user is told about it.
+"""
+
+import os
+import random
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+
+try:
+    import botocore.exceptions
+except ImportError:
+    pass  # Handled by AnsibleAWSModule
+
+from ansible_collections.coldvault.glacier.plugins.module_utils.aws import error_code
+from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import MIB
+
+BACKOFF_BASE = 0.5
+BACKOFF_MAX = 8.0
+
+MIN_RANGE_MIB = 1
+MAX_RANGE_MIB = 4096
+DEFAULT_MAX_RANGE_MIB = 64
+
+
+class TransferError(Exception):
+    """A transfer failed; the message is for the user."""
+
+
+def is_power_of_two(value):
+    return value > 0 and value & (value - 1) == 0
+
+
+def part_ranges(size, part_size):
+    """(offset, length) of every part; all but the last are exactly ``part_size``."""
+    return [(offset, min(part_size, size - offset)) for offset in range(0, size, part_size)]
+
+
+def plan_range_size(size, concurrency, range_size_mib=None):
+    """Download range size in bytes for ``size`` bytes, or raise ValueError naming ``range_size``.
+
+    Default: the largest power of two MiB, at most 64 MiB, that still gives every one of ``concurrency`` threads
+    a range (1 MiB for small archives). A power of two MiB starting at a multiple of itself is a node of the
+    SHA-256 tree hash, so the whole file's tree hash is combined from the ranges' without a second read.
+    """
+    if range_size_mib is not None:
+        if not is_power_of_two(range_size_mib) or not MIN_RANGE_MIB <= range_size_mib <= MAX_RANGE_MIB:
+            raise ValueError('range_size must be a power of two from %d to %d (MiB), got %s'
+                             % (MIN_RANGE_MIB, MAX_RANGE_MIB, range_size_mib))
+        return range_size_mib * MIB
+    mib = DEFAULT_MAX_RANGE_MIB
+    while mib > MIN_RANGE_MIB and -(-size // (mib * MIB)) < max(concurrency, 1):
+        mib //= 2
+    return mib * MIB
+
+
+def plan_ranges(size, range_size):
+    """(offset, length) of every range; each is tree-hash aligned because ``range_size`` is a power-of-two MiB."""
+    if range_size % MIB or not is_power_of_two(range_size // MIB):
+        raise ValueError('a range size must be a power of two MiB, got %d bytes' % range_size)
+    return part_ranges(size, range_size)
+
+
+def retryable(exc, damaged=None):
+    """What is worth sending again once botocore's own retries are spent.
+
+    ``damaged(exc)`` tells a backend's "the bytes arrived damaged" errors apart (another checksum on arrival).
+    """
+    if isinstance(exc, TransferError):
+        return True  # the service saw other bytes than we sent, or a body was cut off
+    if isinstance(exc, botocore.exceptions.ClientError):
+        status = exc.response.get('ResponseMetadata', {}).get('HTTPStatusCode', 0)
+        if damaged is not None and damaged(exc):
+            return True
+        return status >= 500 or status == 408 or error_code(exc) in ('ThrottlingException', 'RequestTimeoutException',
+                                                                     'SlowDown', 'RequestTimeout')
+    return True  # connection-level errors
+
+
+class Attempts:
+    """How often one part or range is tried in all, on top of botocore's retries, with jittered backoff.
+
+    One policy for every transfer: what differs between callers is only the count and what ends the attempts
+    early (``fatal``: an error that no retry can cure, such as an upload or job the service no longer knows).
+    """
+
+    def __init__(self, attempts, damaged=None, fatal=(), sleep=time.sleep, on_retry=None):
+        self.attempts = attempts
+        self.damaged = damaged
+        self.fatal = tuple(fatal)
+        self._sleep = sleep
+        self._on_retry = on_retry
+
+    def backoff(self, attempt):
+        self._sleep(min(BACKOFF_MAX, BACKOFF_BASE * 2 ** attempt) * random.uniform(0.5, 1.0))
+
+    def run(self, what, call, stop=None, fatal_if=None):
+        """``call()`` until it returns; raise TransferError naming ``what`` once it is not worth another try.
+
+        ``fatal_if(exc)`` is True for errors to re-raise as they are (besides the ``fatal`` classes).
+        """
+        for attempt in range(1, self.attempts + 1):
+            try:
+                return call()
+            except self.fatal:
+                raise
+            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, TransferError) as e:
+                if fatal_if is not None and fatal_if(e):
+                    raise
+                if attempt == self.attempts or (stop is not None and stop.is_set()) or not retryable(e, self.damaged):
+                    raise TransferError('%s failed after %d attempt(s): %s' % (what, attempt, e)) from e
+                if self._on_retry is not None:
+                    self._on_retry()
+                self.backoff(attempt)
+        return None  # not reached
+
+
+def run_parallel(work, items, concurrency, name):
+    """Call ``work(index, *item)`` for every item on ``concurrency`` threads; the first error stops the rest.
+
+    Workers that have not started yet skip their item once one failed, so a failing transfer stops quickly
+    instead of sending everything else first. The first error is raised after every thread has finished.
+    """
+    stop = threading.Event()
+
+    def guarded(index, item):
+        if stop.is_set():
+            return
+        try:
+            work(index, stop, *item)
+        except BaseException:
+            stop.set()
+            raise
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix=name) as pool:
+        futures = [pool.submit(guarded, i, item) for i, item in enumerate(items)]
+        errors = [f.exception() for f in as_completed(futures) if f.exception() is not None]
+    if errors:
+        raise errors[0]
+
+
+class Stats:
+    """Counters of one transfer in one direction ('upload' or 'download'), shared by the worker threads."""
+
+    def __init__(self, direction='upload', clock=time.monotonic):
+        self._lock = threading.Lock()
+        self._clock = clock
+        self.direction = direction
+        self.started = clock()
+        self.bytes = 0
+        self.pieces = 0
+        self.retries = 0
+        self.resumed_bytes = 0
+        self.resumed_pieces = 0
+
+    def moved(self, nbytes):
+        """Bytes sent or received."""
+        with self._lock:
+            self.bytes += nbytes
+
+    def piece_done(self):
+        """A part sent or a range received and verified."""
+        with self._lock:
+            self.pieces += 1
+
+    def sent(self, nbytes):
+        """A whole part of ``nbytes`` sent."""
+        with self._lock:
+            self.bytes += nbytes
+            self.pieces += 1
+
+    def retried(self):
+        with self._lock:
+            self.retries += 1
+
+    def resumed(self, nbytes):
+        """A range of ``nbytes`` that an earlier run downloaded, verified again on disk instead of fetched."""
+        with self._lock:
+            self.resumed_bytes += nbytes
+            self.resumed_pieces += 1
+
+    def as_dict(self, parts=None):
+        seconds = max(self._clock() - self.started, 1e-6)
+        rate = round(self.bytes / seconds / 1e6, 2)
+        if self.direction == 'upload':
+            return {'bytes_sent': self.bytes, 'parts': parts, 'parts_sent': self.pieces,
+                    'seconds': round(seconds, 3), 'mb_per_s': rate}
+        return {'bytes_received': self.bytes, 'ranges': self.pieces, 'range_retries': self.retries,
+                'bytes_resumed': self.resumed_bytes, 'ranges_resumed': self.resumed_pieces,
+                'seconds': round(seconds, 3), 'mb_per_s': rate}
+
+
+class FileSlice:
+    """A read-only, rewindable file object over ``length`` bytes of ``path`` from ``offset``.
+
+    botocore streams it as a request body and seeks back to the start to retry, so a big part never sits in memory.
+    """
+
+    def __init__(self, path, offset, length):
+        self._fh = open(path, 'rb')  # pylint: disable=consider-using-with  # closed by close()
+        self._offset = offset
+        self._length = length
+        self._pos = 0
+        self._fh.seek(offset)
+
+    def __len__(self):
+        return self._length
+
+    def read(self, amt=-1):
+        remaining = self._length - self._pos
+        if amt is None or amt < 0 or amt > remaining:
+            amt = remaining
+        if amt <= 0:
+            return b''
+        data = self._fh.read(amt)
+        self._pos += len(data)
+        return data
+
+    def seek(self, pos, whence=os.SEEK_SET):
+        if whence == os.SEEK_CUR:
+            pos += self._pos
+        elif whence == os.SEEK_END:
+            pos += self._length
+        self._pos = max(0, min(pos, self._length))
+        self._fh.seek(self._offset + self._pos)
+        return self._pos
+
+    def tell(self):
+        return self._pos
+
+    def close(self):
+        self._fh.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class BlockBody:
+    """A read-only, rewindable file object over a list of bytes blocks: a part received piece by piece.
+
+    The blocks are never joined, so a part received in 1 MiB reads is sent without a second copy of it in memory.
+    botocore streams it as a request body (in small reads) and seeks back to the start to retry.
+    """
+
+    def __init__(self, blocks):
+        self._blocks = [block for block in blocks if block]
+        self._starts = []
+        total = 0
+        for block in self._blocks:
+            self._starts.append(total)
+            total += len(block)
+        self._length = total
+        self._pos = 0
+        self._index = 0  # the block that holds self._pos (or len(blocks) at the end)
+
+    def __len__(self):
+        return self._length
+
+    def read(self, amt=-1):
+        remaining = self._length - self._pos
+        if amt is None or amt < 0 or amt > remaining:
+            amt = remaining
+        pieces = [b'']
+        while amt > 0:
+            block = self._blocks[self._index]
+            start = self._pos - self._starts[self._index]
+            piece = block[start:start + amt]
+            pieces.append(piece)
+            amt -= len(piece)
+            self._pos += len(piece)
+            if start + len(piece) == len(block):
+                self._index += 1
+        return pieces[-1] if len(pieces) <= 2 else b''.join(pieces)
+
+    def seek(self, pos, whence=os.SEEK_SET):
+        if whence == os.SEEK_CUR:
+            pos += self._pos
+        elif whence == os.SEEK_END:
+            pos += self._length
+        self._pos = max(0, min(pos, self._length))
+        self._index = 0
+        while self._index < len(self._blocks) and self._starts[self._index] + len(self._blocks[self._index]) <= self._pos:
+            self._index += 1
+        return self._pos
+
+    def tell(self):
+        return self._pos
+
+    def close(self):
+        pass  # the blocks belong to the caller

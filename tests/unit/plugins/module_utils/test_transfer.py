@@ -1,0 +1,236 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The transfer machinery every backend shares: planning, file slices, the worker pool, attempts, stats."""
+
+import os
+import threading
+
+import botocore.exceptions
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ansible_collections.coldvault.glacier.plugins.module_utils.transfer import (
+    Attempts, BlockBody, FileSlice, Stats, TransferError, is_power_of_two, part_ranges, plan_range_size, retryable,
+    run_parallel)
+from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import MIB
+
+GIB = 1024 * MIB
+
+
+def client_error(code, status, message=None):
+    return botocore.exceptions.ClientError(
+        {'Error': {'Code': code, 'Message': message or code}, 'ResponseMetadata': {'HTTPStatusCode': status}}, 'Op')
+
+
+# --- planning ---------------------------------------------------------------------------------------------------
+
+@given(size=st.integers(min_value=1, max_value=64 * MIB), mib=st.sampled_from([1, 2, 4, 8]))
+@settings(max_examples=200, deadline=None)
+def test_part_ranges_cover_the_file_with_aligned_parts(size, mib):
+    part_size = mib * MIB
+    ranges = part_ranges(size, part_size)
+    assert sum(length for dummy, length in ranges) == size
+    assert all(offset % part_size == 0 for offset, dummy in ranges)
+    assert all(length == part_size for dummy, length in ranges[:-1])
+    assert 0 < ranges[-1][1] <= part_size
+    assert [o for o, dummy in ranges] == sorted({o for o, dummy in ranges})
+
+
+def test_is_power_of_two():
+    assert [n for n in range(0, 70) if is_power_of_two(n)] == [1, 2, 4, 8, 16, 32, 64]
+
+
+def test_file_slice_reads_only_its_range_and_rewinds(tmp_path):
+    path = tmp_path / 'f'
+    path.write_bytes(bytes(range(256)) * 4)
+    with FileSlice(str(path), 100, 50) as body:
+        assert len(body) == 50
+        assert body.read(10) == bytes(range(100, 110))
+        assert body.tell() == 10
+        assert body.read() == bytes(range(110, 150))
+        assert body.read() == b''
+        body.seek(0)  # botocore rewinds a body to retry a request
+        assert body.read(-1) == bytes(range(100, 150))
+        assert body.seek(0, os.SEEK_END) == 50
+        assert body.seek(-5, os.SEEK_CUR) == 45
+        assert body.read(100) == bytes(range(145, 150))
+
+
+@pytest.mark.parametrize('size, concurrency, expected_mib', [
+    (1, 4, 1),
+    (5 * MIB, 4, 1),
+    (100 * MIB, 4, 32),
+    (100 * MIB, 8, 8),
+    (100 * MIB, 1, 64),
+    (10 * GIB, 4, 64),
+    (10 * GIB, 64, 64),
+    (3 * MIB, 64, 1),
+])
+def test_default_range_size_feeds_every_thread_up_to_64_mib(size, concurrency, expected_mib):
+    assert plan_range_size(size, concurrency) == expected_mib * MIB
+
+
+@pytest.mark.parametrize('mib', [0, 3, 6, 8192, -1])
+def test_invalid_range_size_names_the_parameter(mib):
+    with pytest.raises(ValueError, match='range_size must be a power of two from 1 to 4096'):
+        plan_range_size(10, 4, mib)
+
+
+def test_given_range_size_is_used():
+    assert plan_range_size(GIB, 4, 2) == 2 * MIB
+
+
+# --- attempts ---------------------------------------------------------------------------------------------------
+
+class Sleeps:
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, seconds):
+        self.calls.append(seconds)
+
+
+def test_attempts_retry_what_botocore_gave_up_on_then_name_what_failed():
+    sleeps, retried = Sleeps(), []
+    calls = []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) < 3:
+            raise client_error('ServiceUnavailableException', 503)
+        return 'done'
+    policy = Attempts(3, sleep=sleeps, on_retry=lambda: retried.append(1))
+    assert policy.run('sending part 1', flaky) == 'done'
+    assert len(calls) == 3 and len(sleeps.calls) == 2 and len(retried) == 2
+    assert all(0 < s <= 8.0 for s in sleeps.calls)
+
+    calls.clear()
+    with pytest.raises(TransferError, match=r'sending part 1 failed after 2 attempt\(s\)'):
+        Attempts(2, sleep=sleeps).run('sending part 1', flaky)
+    assert len(calls) == 2
+
+
+def test_attempts_stop_at_once_on_a_client_error_fatal_or_stopped():
+    sleeps = Sleeps()
+    calls = []
+
+    def denied():
+        calls.append(1)
+        raise client_error('AccessDeniedException', 403)
+    with pytest.raises(TransferError, match=r'after 1 attempt'):
+        Attempts(5, sleep=sleeps).run('x', denied)
+    assert len(calls) == 1 and sleeps.calls == []
+
+    class Gone(Exception):
+        pass
+
+    def gone():
+        raise Gone('upload expired')
+    with pytest.raises(Gone):
+        Attempts(5, fatal=(Gone,), sleep=sleeps).run('x', gone)
+
+    def not_found():
+        raise client_error('ResourceNotFoundException', 404)
+    with pytest.raises(botocore.exceptions.ClientError):
+        Attempts(5, sleep=sleeps).run('x', not_found, fatal_if=lambda e: True)
+
+    stop = threading.Event()
+    stop.set()
+    calls.clear()
+
+    def busy():
+        calls.append(1)
+        raise client_error('ServiceUnavailableException', 503)
+    with pytest.raises(TransferError, match='after 1 attempt'):
+        Attempts(5, sleep=sleeps).run('x', busy, stop)
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize('exc, damaged, expected', [
+    (client_error('ServiceUnavailableException', 503), None, True),
+    (client_error('RequestTimeoutException', 408), None, True),
+    (client_error('ThrottlingException', 400), None, True),
+    (client_error('SlowDown', 503), None, True),
+    (client_error('InvalidParameterValueException', 400), None, False),
+    (client_error('BadDigest', 400), lambda e: True, True),
+    (TransferError('hash mismatch'), None, True),
+    (botocore.exceptions.EndpointConnectionError(endpoint_url='http://x'), None, True),
+])
+def test_retryable(exc, damaged, expected):
+    assert retryable(exc, damaged) is expected
+
+
+# --- the pool ---------------------------------------------------------------------------------------------------
+
+def test_run_parallel_runs_every_item_with_its_index():
+    seen = {}
+    lock = threading.Lock()
+
+    def work(index, stop, a, b):
+        with lock:
+            seen[index] = a + b
+    run_parallel(work, [(1, 2), (3, 4), (5, 6)], 2, 'test')
+    assert seen == {0: 3, 1: 7, 2: 11}
+
+
+def test_run_parallel_first_error_stops_the_items_not_started():
+    started = []
+
+    def work(index, stop, value):
+        started.append(index)
+        if index == 0:
+            raise ValueError('part 0 broke')
+    with pytest.raises(ValueError, match='part 0 broke'):
+        run_parallel(work, [(i,) for i in range(50)], 1, 'test')  # one thread: items run in order
+    assert started == [0]
+
+
+# --- stats ------------------------------------------------------------------------------------------------------
+
+def test_stats_report_each_direction_under_its_documented_keys():
+    ticks = iter([100.0, 102.0])
+    up = Stats('upload', clock=lambda: next(ticks))
+    up.sent(4 * 10 ** 6)
+    assert up.as_dict(parts=3) == {'bytes_sent': 4000000, 'parts': 3, 'parts_sent': 1, 'seconds': 2.0, 'mb_per_s': 2.0}
+
+    ticks = iter([0.0, 4.0])
+    down = Stats('download', clock=lambda: next(ticks))
+    down.moved(6 * 10 ** 6)
+    down.moved(2 * 10 ** 6)
+    down.piece_done()
+    down.retried()
+    down.resumed(3 * 10 ** 6)
+    assert down.as_dict() == {'bytes_received': 8000000, 'ranges': 1, 'range_retries': 1, 'bytes_resumed': 3000000,
+                              'ranges_resumed': 1, 'seconds': 4.0, 'mb_per_s': 2.0}
+
+
+# --- block body -------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('sizes, reads', [
+    ([5, 3, 8], [4, 4, 4, 4, 4]),
+    ([1], [1, 1]),
+    ([16, 0, 16], [7, 9, 16, 1]),
+    ([1000, 2000, 1], [16384]),
+])
+def test_block_body_reads_the_blocks_in_order_without_joining_one(sizes, reads):
+    blocks = [os.urandom(size) for size in sizes]
+    data = b''.join(blocks)
+    body = BlockBody(blocks)
+    assert len(body) == len(data)
+    got = b''.join(body.read(amt) for amt in reads)
+    assert got == data[:sum(reads)]
+    assert body.tell() == min(sum(reads), len(data))
+    assert body.read() == data[sum(reads):]
+    assert body.read(10) == b''
+    # A read inside one block returns that block's bytes: nothing was joined into a copy of the part.
+    body.seek(0)
+    assert body.read(sizes[0]) == blocks[0]
+    # botocore rewinds a body to retry a request; SEEK_CUR and SEEK_END as for a file.
+    assert body.seek(0) == 0
+    assert body.read(-1) == data
+    assert body.seek(-1, os.SEEK_END) == len(data) - 1
+    assert body.read() == data[-1:]
+    assert body.seek(-len(data) - 5, os.SEEK_CUR) == 0
+    body.seek(len(data) // 2)
+    assert body.read() == data[len(data) // 2:]
