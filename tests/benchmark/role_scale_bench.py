@@ -59,6 +59,9 @@ class Bench(object):
         if self.endpoint:
             return
         state = os.path.join(self.work, 'endpoint')
+        # An empty store: a vault left by an interrupted run would already exist, and the first fleet run would
+        # create nothing (the vault row) and have fewer task banners than the other.
+        shutil.rmtree(os.path.join(state, 'data'), ignore_errors=True)
         # On disk: the data row stores BIG_GIB GiB, more than /dev/shm should hold beside other work.
         subprocess.run([ENDPOINT_CTL, 'start', state], check=True, stdout=subprocess.DEVNULL)
         with open(os.path.join(state, 'port'), encoding='ascii') as fh:
