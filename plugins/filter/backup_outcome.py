@@ -79,10 +79,16 @@ _value:
       description: Whether an upload or a deletion changed something.
       type: bool
     archive_id:
-      description: The archive that holds the set, or V(null).
+      description: The archive that holds the set (with a bucket, the key of the object), or V(null).
       type: str
     vault_arn:
       description: ARN of the vault, or V(null).
+      type: str
+    bucket_arn:
+      description: ARN of the bucket, or V(null).
+      type: str
+    key:
+      description: Key of the object that holds the set, with a bucket; else V(null).
       type: str
     size:
       description: Bytes of the archive (of the tarball in check mode).
@@ -100,7 +106,8 @@ _value:
       description: Upload rate in MB/s.
       type: float
     deleted:
-      description: Ids of the archives the retention policy deleted (or would delete in check mode).
+      description: Ids of the archives (keys of the objects) the retention policy deleted (or would delete in check
+        mode).
       type: list
       elements: str
     tar_warning:
@@ -139,17 +146,29 @@ def error_text(failure):
     return '%s: %s' % (msg, stderr) if stderr else msg
 
 
+def stored_id(record):
+    """What identifies a stored copy in a record or a module's result: the archive id, or a bucket's object key."""
+    return _get(record, 'archive_id') or _get(record, 'key')
+
+
+def _noun(record):
+    return 'object' if _get(record, 'key') and not _get(record, 'archive_id') else 'archive'
+
+
 def _failed(name, upload, failed_step, error):
     # An upload of this set that succeeded before a later step failed (a result an earlier set registered has
     # another name).
     uploaded = _get(upload, 'name') == name and bool(_get(upload, 'uploaded'))
     return {
         'name': name, 'status': 'failed', 'changed': uploaded,
-        'archive_id': _get(upload, 'archive_id') if uploaded else None,
+        'archive_id': stored_id(upload) if uploaded else None,
         'vault_arn': _get(upload, 'vault_arn') if uploaded else None,
+        'bucket_arn': _get(upload, 'bucket_arn') if uploaded else None,
+        'key': _get(upload, 'key') if uploaded else None,
         'size': 0, 'fingerprint': None, 'bytes_sent': 0, 'seconds': 0, 'mb_per_s': 0, 'deleted': [],
         'tar_warning': None, 'failed_step': failed_step, 'error': error,
-        'summary': 'FAILED: %s%s' % (error, ' (after uploading archive %s)' % upload['archive_id'] if uploaded else ''),
+        'summary': 'FAILED: %s%s' % (error, ' (after uploading %s %s)' % (_noun(upload), stored_id(upload))
+                                     if uploaded else ''),
     }
 
 
@@ -167,30 +186,39 @@ def backup_outcome(name, upload=None, prune=None, tar=None, tarball=None, finger
         status = 'uploaded' if uploaded else 'unchanged'
     size = int(_get(upload, 'size') or _get(tarball, 'stat', 'size') or 0)
     human = bytes_to_human(size)
-    deleted = [d['archive_id'] for d in _get(prune, 'deleted') or []]
+    deleted = [stored_id(d) for d in _get(prune, 'deleted') or []]
     stats = _get(upload, 'stats') or {}
-    archive_id = _get(upload, 'archive_id')
+    archive_id = stored_id(upload)
+    noun = _noun(upload)
     if status == 'uploaded':
-        what = 'uploaded archive %s (%s, %s MB/s)' % (archive_id, human, stats.get('mb_per_s'))
+        what = 'uploaded %s %s (%s, %s MB/s)' % (noun, archive_id, human, stats.get('mb_per_s'))
     elif status == 'unchanged' and compared == 'manifest':
-        what = 'unchanged: archive %s (%s) already holds these files (same manifest: nothing was packed)' % (
-            archive_id, human)
+        what = 'unchanged: %s %s (%s) already holds these files (same manifest: nothing was packed)' % (
+            noun, archive_id, human)
     elif status == 'unchanged':
-        what = 'unchanged: archive %s (%s) already holds this content' % (archive_id, human)
+        what = 'unchanged: %s %s (%s) already holds this content' % (noun, archive_id, human)
     else:
-        what = 'would upload a new archive (%s)%s' % (
-            human, ', to the vault that would be created first' if vault_pending else '')
+        what = 'would upload a new %s (%s)%s' % (
+            'object' if _get(upload, 'bucket_arn') else 'archive', human,
+            ', to the vault that would be created first' if vault_pending else '')
     notes = []
     if deleted:
-        notes.append('%s %d older archive(s) by the retention policy' % (
-            'would delete' if check_mode else 'deleted', len(deleted)))
+        notes.append('%s %d older %s(s) by the retention policy' % (
+            'would delete' if check_mode else 'deleted', len(deleted), noun))
+    # Objects the retention policy would delete but may not yet (a bucket's minimum storage duration, Object Lock).
+    held = [k for k in _get(prune, 'kept') or [] if set(k.get('kept_because') or [])
+            & {'minimum_storage_duration', 'object_lock', 'legal_hold'}]
+    if held:
+        notes.append('kept %d older object(s) the policy would let go (%s)' % (len(held), ', '.join(sorted(
+            set(b for k in held for b in k['kept_because'] if b not in ('keep', 'min_age_days'))))))
     tar_rc = _get(tar, 'rc')
     if tar_rc == 1:
         notes.append('warning: some files changed while tar read them')
     return {
         'name': name, 'status': status,
         'changed': bool(_get(upload, 'changed') or _get(prune, 'changed')),
-        'archive_id': archive_id, 'vault_arn': _get(upload, 'vault_arn'), 'size': size,
+        'archive_id': archive_id, 'vault_arn': _get(upload, 'vault_arn'), 'bucket_arn': _get(upload, 'bucket_arn'),
+        'key': _get(upload, 'key'), 'size': size,
         'fingerprint': fingerprint, 'bytes_sent': stats.get('bytes_sent', 0), 'seconds': stats.get('seconds', 0),
         'mb_per_s': stats.get('mb_per_s', 0), 'deleted': deleted, 'compared': compared,
         'tar_warning': str(_get(tar, 'stderr') or '').strip() if tar_rc == 1 else None,

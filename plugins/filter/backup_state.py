@@ -32,8 +32,8 @@ options:
   context:
     description:
       - C(settings) (the merged C(backup_config)), C(compressors) (the role's C(backup_compressors)), C(entries)
-        (the catalog's archives of the vault, by name), C(records) (the manifest records of the vault, by name),
-        C(vault_arn), C(vault_pending), C(check_mode), and C(now) (the host's clock, epoch seconds, read before the
+        (the catalog's archives of the vault or bucket, by name), C(records) (the manifest records of the vault or
+        bucket, by name), C(vault_arn) or C(bucket_arn), C(vault_pending), C(check_mode), and C(now) (the host's clock, epoch seconds, read before the
         listings).
     type: dict
     required: true
@@ -104,7 +104,7 @@ import posixpath
 import re
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.coldvault.glacier.plugins.filter.backup_outcome import backup_outcome, error_text
+from ansible_collections.coldvault.glacier.plugins.filter.backup_outcome import backup_outcome, error_text, stored_id
 from ansible_collections.coldvault.glacier.plugins.filter.backup_path_problems import backup_path_problems
 
 # Raised when what the manifest holds, or how it is compared, changes: older records then no longer count.
@@ -199,7 +199,7 @@ class _Set(object):
         self.entry = entry if isinstance(entry, dict) and 'deleted_at' not in entry else None
         record = (ctx.get('records') or {}).get(self.name)
         valid = (isinstance(record, dict) and self.entry is not None
-                 and record.get('archive_id') == self.entry.get('archive_id')
+                 and record.get('archive_id') == stored_id(self.entry)
                  and record.get('settings') == self.settings
                  # A clock that went back since would hide changes from the ctime check.
                  and isinstance(record.get('since'), int) and record['since'] <= int(ctx['now']))
@@ -263,8 +263,9 @@ class _Follow(object):
             if check.get('rc') == 0 and not changed:
                 state['compared'] = 'manifest'
                 entry = s.entry
-                unchanged = {'changed': False, 'uploaded': False, 'name': s.name, 'archive_id': entry['archive_id'],
-                             'vault_arn': self.ctx.get('vault_arn'), 'size': entry.get('size')}
+                unchanged = {'changed': False, 'uploaded': False, 'name': s.name, 'archive_id': entry.get('archive_id'),
+                             'key': entry.get('key'), 'vault_arn': self.ctx.get('vault_arn'),
+                             'bucket_arn': self.ctx.get('bucket_arn'), 'size': entry.get('size')}
                 state['fingerprint'] = entry.get('fingerprint')
                 return self.retention(unchanged, None)
             state['reason'] = ('%s changed since the latest archive (its status change time is newer)' % changed
@@ -322,8 +323,8 @@ class _Follow(object):
         """Retention, then the outcome and the manifest to record with the archive that holds the set."""
         s, state = self.s, self.state
         record = None
-        if state['compared'] == 'content' and state['listing'] and upload.get('archive_id'):
-            record = {'archive_id': upload['archive_id'], 'listing': state['listing'], 'settings': s.settings,
+        if state['compared'] == 'content' and state['listing'] and stored_id(upload):
+            record = {'archive_id': stored_id(upload), 'listing': state['listing'], 'settings': s.settings,
                       'since': int(self.ctx['now']) - 1, 'fingerprint': state['fingerprint']}
         prune = None
         if self.ctx['settings']['retention']['enabled'] and not self.ctx.get('vault_pending'):

@@ -94,7 +94,7 @@ _value:
 from ansible.module_utils.common.text.formatters import bytes_to_human
 
 from ansible_collections.coldvault.glacier.plugins.filter.archive_format import SUFFIXES, archive_format
-from ansible_collections.coldvault.glacier.plugins.filter.backup_outcome import error_text
+from ansible_collections.coldvault.glacier.plugins.filter.backup_outcome import error_text, stored_id
 
 TARBALLS = ('gzip', 'xz', 'zstd', 'tar')
 _STEPS = ('retrieve', 'magic', 'decrypt', 'magic_decrypted', 'target', 'compare', 'mkdir', 'extract', 'report',
@@ -151,7 +151,9 @@ class _Follow(object):
             return self.failed('retrieve', error_text(retrieved))
         # In check mode nothing is downloaded: only an archive that was there already (no job needed) can be read.
         f = self.facts
-        f['ready'] = retrieved.get('status') == 'succeeded' and (not self.check or retrieved.get('job_id') is None)
+        # (With a bucket there is no job: a check-mode run that would download reports a change.)
+        f['ready'] = retrieved.get('status') == 'succeeded' and (
+            not self.check or (retrieved.get('job_id') is None and not retrieved.get('changed')))
         if not f['ready']:
             return self.done()
         magic = self.result('magic')
@@ -179,7 +181,7 @@ class _Follow(object):
         if first not in TARBALLS:
             return self.failed('magic', 'archive %s is %sneither a GPG message nor a tarball of the backup role (gzip, '
                                'xz, zstd or uncompressed); its first bytes: %s' % (
-                                   retrieved.get('archive_id'), 'a GPG message that holds ' if f['encrypted'] else '',
+                                   stored_id(retrieved), 'a GPG message that holds ' if f['encrypted'] else '',
                                    ' '.join(str(shown.get('stdout') or '').split())[:48]))
         self.state['copy_dest'] = self.state['target'] + SUFFIXES[first]
         return self.restore() if self.extract else self.copy()
@@ -235,7 +237,7 @@ class _Follow(object):
         self.state['next'] = None
         self.state['outcome'] = {
             'name': self.name, 'status': 'failed', 'changed': bool(retrieved.get('downloaded')),
-            'archive_id': retrieved.get('archive_id'), 'job_id': retrieved.get('job_id'),
+            'archive_id': stored_id(retrieved), 'key': retrieved.get('key'), 'job_id': retrieved.get('job_id'),
             'downloaded': bool(retrieved.get('downloaded')), 'size': retrieved.get('size'), 'encrypted': None,
             'format': None, 'archive': None, 'dest': self.state['target'], 'failed_step': step, 'error': error,
             'summary': 'FAILED: %s' % error,
@@ -257,17 +259,32 @@ class _Follow(object):
             where = state['target'] + '/'
         else:
             where = state['copy_dest'] if f['ready'] else state['target'] + '.*'
-        job = 'job %s' % rt['job_id'] if rt.get('job_id') else 'a new job'
-        archive_id = rt.get('archive_id')
+        archive_id = stored_id(rt)
+        bucket = bool(rt.get('bucket_arn') or rt.get('bucket'))
+        noun = 'object' if bucket else 'archive'
+        # A bucket has no job: RestoreObject makes a readable copy of a GLACIER or DEEP_ARCHIVE object.
+        restore = rt.get('restore') or {}
+        if bucket:
+            job = 'its restore'
+            via = 'from the bucket'
+        else:
+            job = 'job %s' % rt['job_id'] if rt.get('job_id') else 'a new job'
+            via = 'with ' + job
         if status == 'pending':
-            summary = ('archive %s: %s is still running (wait: false); run the restore again later to download and '
-                       'extract it' % (archive_id, job))
+            summary = ('%s %s: %s is still running (wait: false); run the restore again later to download and '
+                       'extract it' % (noun, archive_id, job))
+        elif not f['ready'] and bucket:
+            # Check mode: a restore this run would request has no answer from S3.
+            first = ('after a restore (%s), ' % (restore.get('tier') or self.ctx['restore'].get('tier') or 'Standard')
+                     if restore.get('requested') and restore.get('answer') is None else
+                     'once its restore is done, ' if restore.get('state') == 'ongoing' else '')
+            summary = 'would download object %s %sand restore it into %s' % (archive_id, first, where)
         elif not f['ready']:
             summary = 'would retrieve archive %s with %s%s and restore it into %s' % (
                 archive_id, job, ' (done)' if rt.get('status') == 'succeeded' else '', where)
         elif changed:
-            steps = (['downloaded %s with %s (%s MB/s)' % (bytes_to_human(int(rt.get('size') or 0)), job,
-                                                           (rt.get('stats') or {}).get('mb_per_s', 0))]
+            steps = (['downloaded %s %s (%s MB/s)' % (bytes_to_human(int(rt.get('size') or 0)), via,
+                                                      (rt.get('stats') or {}).get('mb_per_s', 0))]
                      if rt.get('downloaded') else ['already downloaded'])
             if f['encrypted']:
                 steps.append('decrypted')
@@ -277,13 +294,14 @@ class _Follow(object):
             if not self.extract and f['copied']:
                 steps.append(('would copy' if check else 'copied') + ' the tarball')
             verb = 'would restore' if check else 'restored'
-            summary = '%s archive %s into %s: %s' % (verb, archive_id, where, ', '.join(steps))
+            summary = '%s %s %s into %s: %s' % (verb, noun, archive_id, where, ', '.join(steps))
         else:
-            summary = 'unchanged: %s already holds archive %s%s' % (
-                where, archive_id, ' (decrypted)' if f['encrypted'] else '')
+            summary = 'unchanged: %s already holds %s %s%s' % (
+                where, noun, archive_id, ' (decrypted)' if f['encrypted'] else '')
         state['outcome'] = {
             'name': self.name, 'status': status, 'changed': changed, 'archive_id': archive_id,
-            'job_id': rt.get('job_id'), 'downloaded': bool(rt.get('downloaded')), 'size': rt.get('size'),
+            'job_id': rt.get('job_id'), 'key': rt.get('key'), 'restore': rt.get('restore'),
+            'downloaded': bool(rt.get('downloaded')), 'size': rt.get('size'),
             'encrypted': f['encrypted'] if f['ready'] else None, 'format': f['format'] if f['ready'] else None,
             'archive': state['archive'] if f['ready'] and self.ctx['restore']['keep_downloads'] else None,
             'dest': where, 'summary': summary,

@@ -21,8 +21,9 @@ error="$work/error.json"
 export vault endpoint src facts staging inventory
 
 # Write the inventory: localhost in group glacier_backup, backup_sets from the JSON list $1, in which @src@ and
-# @staging@ stand for those paths.
+# @staging@ stand for those paths; $2 (JSON) is merged over backup_config.
 configure() {
+  export CONFIG=${2:-'{}'}
   mkdir -p "$inventory/group_vars"
   printf 'glacier_backup:\n  hosts:\n    localhost:\n      ansible_connection: local\n      ansible_python_interpreter: %s\n' \
     "$python" > "$inventory/hosts.yml"
@@ -37,14 +38,16 @@ config = {
     'staging_dir': env['staging'],
     'facts_file': env['facts'],
 }
+config.update(json.loads(env['CONFIG']))
 with open(os.path.join(env['inventory'], 'group_vars', 'glacier_backup.yml'), 'w', encoding='utf-8') as f:
     json.dump({'backup_config': config, 'backup_sets': json.loads(text)}, f, indent=2, ensure_ascii=False)
 PY
 }
 
-# Run the role with the sets $1; the message of the task that failed must be $2, and the task's name $3.
+# Run the role with the sets $1 (and backup_config changes $4); the message of the task that failed must be $2, and the
+# task's name $3.
 expect_error() {
-  configure "$1"
+  configure "$1" "${4:-}"
   rm -f "$error"
   ansible-playbook "$here/first_error.yml" -i "$inventory" -e "error_file=$error" 2>&1 | tee "$log"
   [ -e "$error" ] || { echo "no task failed" >&2; exit 1; }
@@ -82,6 +85,24 @@ expect_error '[{"name": "docs", "paths": ["@src@/docs"]}, {"name": "tarballs", "
 expect_error '[{"name": ".hidden", "paths": []}, {"name": "ok", "paths": ["@src@"], "exclude": [""]}]' \
   'coldvault.glacier.backup: backup_sets[0] ".hidden": name: must not start with "."; backup_sets[0] ".hidden": paths: list at least one path; backup_sets[1] "ok": exclude: an empty pattern' \
   "$check"
+# A bucket as the target: its name, the one target, Object Lock only on a bucket the role manages, and a retention
+# policy that would delete objects before their storage class's minimum duration (billed anyway).
+one='[{"name": "docs", "paths": ["@src@/docs"]}]'
+expect_error "$one" \
+  'coldvault.glacier.backup: backup_config: set either vault (a Glacier vault) or bucket (an S3 bucket), not both' \
+  "$check" '{"bucket": "cvg-errors"}'
+expect_error "$one" \
+  'coldvault.glacier.backup: backup_config.bucket: "Cvg_Errors" is not a bucket name (3-63 characters of a-z, 0-9, "." and "-", starting and ending with a letter or digit, no "..", not an IP address)' \
+  "$check" '{"vault": "", "bucket": "Cvg_Errors"}'
+expect_error "$one" \
+  'coldvault.glacier.backup: backup_config.object_lock: the role sets Object Lock only on a bucket it manages: set backup_config.create_bucket to true, or set the lock on the bucket yourself and leave object_lock off' \
+  "$check" '{"vault": "", "bucket": "cvg-errors", "object_lock": {"enabled": true, "days": 30}}'
+expect_error "$one" \
+  'coldvault.glacier.backup: backup_config.retention.min_age_days: 30 day(s) would delete DEEP_ARCHIVE objects before their minimum storage duration of 180 days, which S3 bills in full anyway: set it to at least 180, or set backup_config.retention.allow_early_deletion to true' \
+  "$check" '{"vault": "", "bucket": "cvg-errors", "retention": {"enabled": true, "min_age_days": 30}}'
+expect_error "$one" \
+  'coldvault.glacier.backup: backup_config.retention.min_age_days: 89 day(s) would delete GLACIER objects before their minimum storage duration of 90 days, which S3 bills in full anyway: set it to at least 90, or set backup_config.retention.allow_early_deletion to true' \
+  "$check" '{"vault": "", "bucket": "cvg-errors", "storage_class": "GLACIER", "retention": {"enabled": true, "min_age_days": 89}}'
 # Nothing was built or sent.
 [ ! -e "$staging" ] && [ ! -e "$facts" ]
 
