@@ -2,6 +2,7 @@
 #   make demo   set up .venv, start the local Glacier endpoint, run the demo, stop the endpoint
 #   make test   everything CI runs: sanity, lint, unit, endpoint, integration, changelog and packaging checks
 #   make bench  the upload, restore and migrate benchmarks against the local endpoint (docs/benchmark.md)
+#   make bench-role  the backup role at scale: a 10 GiB set and 100 hosts (docs/benchmark.md)
 #   make floors sanity, unit and upload integration tests on the oldest declared ansible-core, amazon.aws, boto3
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -21,7 +22,7 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_NOCOLOR := 1
 export NO_COLOR := 1
 
-.PHONY: help venv tree sanity lint units endpoint-tests integration changelog-lint package test demo bench bench-catalog endpoint-start endpoint-stop clean
+.PHONY: help venv tree sanity lint units endpoint-tests integration changelog-lint package test demo bench bench-catalog bench-role endpoint-start endpoint-stop clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -32,13 +33,15 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-# A copy of the tracked (and not-ignored new) files, plus amazon.aws from the ansible bundle beside it.
+# A copy of the tracked (and not-ignored new) files, plus amazon.aws and community.aws (the backup role's bucket
+# lifecycle rule) from the ansible bundle beside it.
 tree: venv
 	rm -rf $(BUILD)/ansible_collections
-	mkdir -p $(COLL) $(BUILD)/ansible_collections/amazon
+	mkdir -p $(COLL) $(BUILD)/ansible_collections/amazon $(BUILD)/ansible_collections/community
 	git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do \
 	  [ -e "$$f" ] && printf '%s\0' "$$f"; done | tar --null -T - -cf - | tar -xf - -C $(COLL)
 	cp -a $(SITE)/ansible_collections/amazon/aws $(BUILD)/ansible_collections/amazon/aws
+	cp -a $(SITE)/ansible_collections/community/aws $(BUILD)/ansible_collections/community/aws
 
 sanity: tree
 	bash .ci/pip-bootstrap-shim.sh
@@ -108,6 +111,13 @@ CATALOG_BENCH_DIR ?= /tmp/coldvault-glacier-bench-catalog
 bench-catalog: tree
 	cd $(COLL) && PYTHONPATH=$(BUILD) ANSIBLE_COLLECTIONS_PATH=$(BUILD) python tests/benchmark/catalog_bench.py \
 	  --workdir $(CATALOG_BENCH_DIR) --json $(CATALOG_BENCH_DIR).json $(BENCH_ARGS)
+
+# The backup role at scale (docs/benchmark.md, "The backup role at scale"): a 10 GiB set and a 100-host fleet against
+# the local endpoint. About 30 minutes on a busy 2-core machine, ~30 GiB of scratch files in ROLE_BENCH_DIR.
+ROLE_BENCH_DIR ?= /tmp/coldvault-glacier-bench-role
+bench-role: tree
+	cd $(COLL) && ANSIBLE_COLLECTIONS_PATH=$(BUILD) python tests/benchmark/role_scale_bench.py \
+	  --workdir $(ROLE_BENCH_DIR) --json $(ROLE_BENCH_DIR)/results.json $(BENCH_ARGS)
 
 demo: tree
 	$(MAKE) --no-print-directory endpoint-start

@@ -102,6 +102,11 @@ recap() {
   grep -E "^localhost +: ok=[0-9]+ +$1" "$log"
 }
 
+# Changes reported per set: each step is one task that loops over the sets, so the recap counts steps, not sets.
+changed_items() {
+  grep -c '^changed: \[localhost\] => (item=' "$log" || true
+}
+
 # --- the files to back up ----------------------------------------------------------------------------------------
 mkdir -p "$docs/sub" "$docs/cache" "$weird" "$data"
 echo "first version" > "$docs/readme.txt"
@@ -136,7 +141,7 @@ recap 'changed=[1-9][0-9]* +unreachable=0 +failed=0'
 [ "$(catalog 'all(len(e["history"]) == 1 for e in entries.values())')" = True ]
 grep -E 'docs: uploaded archive .*the catalog lists 1 archive of it' "$log"
 # The staged files are gone.
-[ -z "$(ls -A "$staging")" ]
+[ -z "$(find "$staging" -mindepth 1 ! -name "*.manifest")" ]
 
 # --- second run: nothing changed, nothing is sent -------------------------------------------------------------------
 # Excluded files change nothing.
@@ -165,7 +170,9 @@ echo "changed" >> "$weird/plain.txt"
 old_docs=$(catalog 'entries["docs"]["history"][0]["archive_id"]')
 before=$(uploads); before_delete=$(count DeleteArchive)
 backup --check --diff
+# weird's upload, and docs' prune task: two steps, one set each.
 recap 'changed=2 +unreachable=0 +failed=0'
+[ "$(changed_items)" -eq 2 ]
 grep -F 'weird: would upload a new archive' "$log"
 grep -F 'docs: unchanged' "$log"
 grep -E 'docs: .*would delete 1 older archive' "$log"
@@ -176,8 +183,9 @@ grep -F '"pending": "a new archive of' "$log"
 
 # --- retention for real: the older archives are deleted, the catalog keeps their ids -----------------------------------
 backup
-# weird's upload, and two prune tasks that deleted.
-recap 'changed=3 +unreachable=0 +failed=0'
+# weird's upload, and the retention policy that deleted in both sets.
+recap 'changed=2 +unreachable=0 +failed=0'
+[ "$(changed_items)" -eq 3 ]
 [ "$(uploads)" -eq $((before + 1)) ]
 # docs' first archive, and weird's archive that this run's upload replaced.
 [ "$(count DeleteArchive)" -eq $((before_delete + 2)) ]
@@ -231,21 +239,36 @@ if backup; then
   exit 1
 fi
 recap 'changed=[0-9]+ +unreachable=0 +failed=1'
-grep -F 'missing: FAILED in task \"Pack into one tarball the files of set missing\": non-zero return code: tar:' "$log"
-grep -F 'no such dir: Cannot stat: No such file or directory' "$log"
+grep -F "missing: FAILED: paths: \\\"$src/no such dir\\\" does not exist" "$log"
 grep -F 'weird: uploaded archive' "$log"
-grep -F '1 of 3 backup set(s) failed: missing' "$log"
-[ -z "$(ls -A "$staging")" ]
+grep -F '1 of 3 backup set(s) failed: set \"missing\": paths: ' "$log"
+[ -z "$(find "$staging" -mindepth 1 ! -name "*.manifest")" ]
 
 # --- bad settings are refused before anything is built or sent ---------------------------------------------------------
 before=$(uploads)
 configure '{}' '[{"name": "docs", "paths": ["@docs@"]}, {"name": "docs", "paths": ["relative/path", "@staging@/x"]}]'
 if backup; then exit 1; fi
-grep -F 'name: another set has the same name' "$log"
-grep -F 'paths: must be absolute: relative/path' "$log"
-grep -F 'paths: inside the staging directory' "$log"
+grep -F 'backup_sets[1] \"docs\": name: backup_sets[0] has the same name' "$log"
+grep -F 'backup_sets[1] \"docs\": paths: \"relative/path\" is not an absolute path' "$log"
+grep -F 'backup_sets[1] \"docs\": paths: \"'"$staging"'/x\" is inside backup_config.staging_dir' "$log"
 configure '{"retention": {"enabled": true, "keep": 0}, "encryption": {"enabled": true}}'
 if backup; then exit 1; fi
 grep -F 'backup_config.retention.keep: must be at least 1' "$log"
 grep -F 'backup_config.encryption.recipient: encryption is enabled' "$log"
+[ "$(uploads)" -eq "$before" ]
+
+# --- a host whose tar is not GNU tar: both entry points refuse it up front with the same message, and change nothing --
+mkdir -p "$work/not-gnu"
+printf '#!/bin/sh\necho "tar (busybox) 1.36.1"\n' > "$work/not-gnu/tar"
+chmod +x "$work/not-gnu/tar"
+configure
+before=$(uploads)
+if PATH="$work/not-gnu:$PATH" backup; then exit 1; fi
+grep -F 'coldvault.glacier.backup needs GNU tar 1.28 or later on the host' "$log"
+grep -F 'the host has: tar (busybox) 1.36.1' "$log"
+if PATH="$work/not-gnu:$PATH" ansible-playbook coldvault.glacier.restore -i "$inventory" \
+     -e "{\"backup_restore\": {\"dest\": \"$work/restored\"}}" 2>&1 | tee "$log"; then exit 1; fi
+grep -F 'coldvault.glacier.backup needs GNU tar 1.28 or later on the host' "$log"
+grep -F 'the host has: tar (busybox) 1.36.1' "$log"
+[ ! -e "$work/restored" ]
 [ "$(uploads)" -eq "$before" ]
