@@ -162,7 +162,8 @@ $(FLOOR_MARK): requirements.txt requirements-dev.txt tests/unit/requirements.txt
 	  z = zipfile.ZipFile(sys.argv[1]); prefix = "ansible_collections/amazon/aws/"; \
 	  v = json.loads(z.read(prefix + "MANIFEST.json"))["collection_info"]["version"]; \
 	  v == sys.argv[2] or sys.exit("%s carries amazon.aws %s, not %s" % (sys.argv[1], v, sys.argv[2])); \
-	  z.extractall(sysconfig.get_paths()["purelib"], [n for n in z.namelist() if n.startswith(prefix)])' \
+	  z.extractall(sysconfig.get_paths()["purelib"], [n for n in z.namelist() \
+	    if n.startswith((prefix, "ansible_collections/community/aws/"))])' \
 	  $(FLOORS)/bundle/ansible-$(FLOOR_AMAZON_AWS_BUNDLE)-py3-none-any.whl $(FLOOR_AMAZON_AWS)
 	touch $(FLOOR_VENV)/.installed $@
 
