@@ -49,7 +49,7 @@ def doc_snippets(collection):
 
     playbooks: [(document, where, plays)] of the blocks that are plays (a list of dicts with hosts); inventory
     files: {document: {relative path: text}} of the blocks whose first line is a comment naming a file under
-    inventory/ (each document describes its own example inventory).
+    inventory/ (each document describes its own example inventory; the first snippet of a path counts).
     """
     found = []
     inventory = {}
@@ -61,7 +61,10 @@ def doc_snippets(collection):
             named = re.match(r'# (inventory/[\w./-]+\.yml)\b', match.group(1))
             document = os.path.relpath(path, collection)
             if named:
-                inventory.setdefault(document, {})[named.group(1)] = match.group(1)
+                # A second snippet of the same file is an alternative the reader may choose (a bucket instead of
+                # the vault): it must parse, but the document's playbooks run with the first one.
+                yaml.safe_load(match.group(1))
+                inventory.setdefault(document, {}).setdefault(named.group(1), match.group(1))
                 continue
             data = yaml.safe_load(match.group(1))
             if isinstance(data, list) and data and all(isinstance(p, dict) and 'hosts' in p for p in data):
