@@ -26,7 +26,7 @@ import yaml
 MOUNTS = ('/srv', '/var/backups', '/etc/ansible')
 # The order a reader follows: back up, look at the vault, restore, migrate, prune; the vault examples last, since
 # their final task deletes the vault and must fail while it holds archives.
-MODULE_ORDER = ('upload', 'catalog_info', 'inventory', 'retrieve', 'migrate', 'prune', 'vault')
+MODULE_ORDER = ('upload', 'catalog_info', 'backup_scan', 'inventory', 'retrieve', 'migrate', 'prune', 'vault')
 EXPECTED_FAILURE = re.compile(r'\(fails\b')
 # The groups the docs' playbooks name and the docs' inventory (the snippets that start with "# inventory/...")
 # does not define: each stands for one of that inventory's hosts, or for this host.
@@ -240,6 +240,7 @@ def run(args, work):
     runner.tasks('fixture: a second version of the dated tarball', fixture_files(2))
     runner.tasks('EXAMPLES of coldvault.glacier.upload, again with a new "etc"', examples['upload'])
     runner.tasks('EXAMPLES of coldvault.glacier.catalog_info', examples['catalog_info'])
+    runner.tasks('EXAMPLES of coldvault.glacier.backup_scan', examples['backup_scan'])
     runner.tasks('EXAMPLES of coldvault.glacier.inventory', examples['inventory'])
     with open('/etc/ansible/facts.d/glacier.fact', encoding='utf-8') as fh:
         catalog = json.load(fh)
