@@ -11,8 +11,8 @@ description:
   - The decisions of the C(coldvault.glacier.backup) role, as a pure function of the results its tasks have
     registered so far. Each task of the role loops over the sets whose C(next) step is that task, so every host runs
     each step at the same time, whatever its own sets are.
-  - 'The steps, in order: V(scan) (M(coldvault.glacier.backup_scan) decides from the members' metadata which sets
-    changed since their latest archive); V(pack); V(sha) (SHA-256 of the tarball); V(encrypt); V(touch) (a fixed
+  - 'The steps, in order: V(scan) (M(coldvault.glacier.backup_scan) decides from the metadata of the members which
+    sets changed since their latest archive); V(pack); V(sha) (SHA-256 of the tarball); V(encrypt); V(touch) (a fixed
     modification time); V(upload); V(prune).'
   - A set found V(unchanged) by the scan is not packed, read or sent. The tarball of a changed set selects exactly
     the members the scan listed.

@@ -29,7 +29,7 @@ options:
     type: list
     elements: dict
     required: true
-    options:
+    suboptions:
       name:
         description: Name of the set, its name in the catalog.
         type: str

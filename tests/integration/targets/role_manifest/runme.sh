@@ -58,7 +58,20 @@ with open(os.path.join(env['inventory'], 'group_vars', 'glacier_backup.yml'), 'w
 PY
 }
 
+# The manifest's record time is taken whole seconds early (so that file systems with one-second timestamps miss no
+# change), so a member whose status changed in the two seconds before a run is packed once more on the next one.
+# Every run here starts after that: wait for the clock, a condition, not a delay, whatever the machine's speed.
+settle() {
+  "$python" - "$data" <<'PY'
+import os, sys, time
+newest = max(os.lstat(os.path.join(d, n)).st_ctime for d, ds, fs in os.walk(sys.argv[1]) for n in ds + fs + ['.'])
+while time.time() < int(newest) + 2:
+    time.sleep(0.05)
+PY
+}
+
 backup() {
+  settle
   ansible-playbook coldvault.glacier.backup -i "$inventory" 2>&1 | tee "$log"
 }
 
