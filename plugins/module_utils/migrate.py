@@ -51,8 +51,8 @@ from ansible_collections.coldvault.glacier.plugins.module_utils.s3 import multip
 from ansible_collections.coldvault.glacier.plugins.module_utils.s3.multipart import (
     ALGORITHM, DAMAGED, METADATA_KEY, KeyTaken, UploadGone, b64, checksum_of, composite_checksum)
 from ansible_collections.coldvault.glacier.plugins.module_utils.transfer import (
-    Attempts, BlockBody, Stats, TransferError, part_ranges, retryable, run_parallel)
-from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import MIB, TreeHasher, tree_hash
+    Attempts, BlockBody, Stats, TransferError, part_ranges, read_exact, retryable, run_parallel)
+from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import tree_hash
 
 DEFAULT_TIER = 'Bulk'
 VERSIONS = ('latest', 'all')
@@ -319,40 +319,15 @@ class ArchiveCopy:
                 raise JobGone('job %s is no longer known to the vault (job output expires 24 hours after the job '
                               'completes)' % self.job_id) from e
             raise
-        body = reply['body']
         blocks = []
-        linear = hashlib.sha256()
-        tree = TreeHasher()
-        leaf = hashlib.sha256()
-        fill = done = 0
-        try:
-            while done < length:
-                block = body.read(min(MIB - fill, length - done))
-                if not block:
-                    break
-                blocks.append(block)
-                linear.update(block)
-                leaf.update(block)
-                fill += len(block)
-                done += len(block)
-                self.down.moved(len(block))
-                if fill == MIB:
-                    tree.add_leaf(leaf.digest())
-                    leaf, fill = hashlib.sha256(), 0
-            extra = body.read(1) if done == length else b''
-        finally:
-            body.close()
-        if done != length or extra:
-            raise TransferError('%s: expected %d bytes, received %s' % (http_range, length, done if not extra else 'more'))
-        if fill:
-            tree.add_leaf(leaf.digest())
-        digest = tree.digest()
+        digest, linear = read_exact(reply['body'], length, http_range, lambda block, done: blocks.append(block),
+                                    self.down.moved, linear=True)
         remote = reply.get('checksum')
         if remote and remote.lower() != digest.hex():
             raise TransferError('tree hash mismatch for %s: the service sent %s, the bytes received hash to %s'
                                 % (http_range, remote, digest.hex()))
         self.down.piece_done()
-        return Piece(blocks, length, linear.digest(), digest)
+        return Piece(blocks, length, linear, digest)
 
     # -- S3 ------------------------------------------------------------------------------------------------------
     def _archive(self, reply, tree_hex, expected, description):

@@ -8,6 +8,7 @@ The backends (``glacier/`` for the vault API) describe *what* one part or range 
 run at once, what is tried again once botocore's own retries are spent, and what the user is told about it.
 """
 
+import hashlib
 import os
 import random
 import threading
@@ -20,7 +21,7 @@ except ImportError:
     pass  # Handled by AnsibleAWSModule
 
 from ansible_collections.coldvault.glacier.plugins.module_utils.aws import error_code
-from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import MIB
+from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import MIB, TreeHasher
 
 BACKOFF_BASE = 0.5
 BACKOFF_MAX = 8.0
@@ -32,6 +33,47 @@ DEFAULT_MAX_RANGE_MIB = 64
 
 class TransferError(Exception):
     """A transfer failed; the message is for the user."""
+
+
+def read_exact(body, length, label, sink, moved, linear=False):
+    """Read exactly ``length`` bytes of a response ``body``, hashing them as they come; closes the body.
+
+    Blocks end on the tree hash's 1 MiB leaves, so each is hashed once. ``sink(block, done)`` takes each block
+    (``done``: the bytes before it), ``moved(n)`` counts it. Returns (tree hash digest, SHA-256 digest of the bytes
+    or None unless ``linear``). Raises TransferError, naming ``label``, when the body holds fewer or more bytes.
+    """
+    tree, leaf, whole = TreeHasher(), hashlib.sha256(), hashlib.sha256() if linear else None
+    fill = done = 0
+    try:
+        while done < length:
+            block = body.read(min(MIB - fill, length - done))
+            if not block:
+                break
+            sink(block, done)
+            leaf.update(block)
+            if whole is not None:
+                whole.update(block)
+            fill += len(block)
+            done += len(block)
+            moved(len(block))
+            if fill == MIB:
+                tree.add_leaf(leaf.digest())
+                leaf, fill = hashlib.sha256(), 0
+        extra = body.read(1) if done == length else b''
+    finally:
+        body.close()
+    if done != length or extra:
+        raise TransferError('%s: expected %d bytes, received %s' % (label, length, done if not extra else 'more'))
+    if fill:
+        tree.add_leaf(leaf.digest())
+    return tree.digest(), whole.digest() if whole is not None else None
+
+
+def pwrite_all(fd, block, offset):
+    """Write all of ``block`` at ``offset`` (pwrite may write less than asked)."""
+    written = 0
+    while written < len(block):
+        written += os.pwrite(fd, memoryview(block)[written:], offset + written)
 
 
 def is_power_of_two(value):

@@ -14,7 +14,6 @@ ranges still missing. The file is moved into place only when the whole archive's
 never holds a partial file.
 """
 
-import hashlib
 import os
 import time
 
@@ -26,8 +25,8 @@ except ImportError:
 from ansible_collections.coldvault.glacier.plugins.module_utils.aws import error_code
 from ansible_collections.coldvault.glacier.plugins.module_utils.glacier.jobs import JobGone
 from ansible_collections.coldvault.glacier.plugins.module_utils.partial_download import PartialDownload
-from ansible_collections.coldvault.glacier.plugins.module_utils.transfer import Attempts, Stats, TransferError
-from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import MIB, TreeHasher
+from ansible_collections.coldvault.glacier.plugins.module_utils.transfer import (
+    Attempts, Stats, TransferError, pwrite_all, read_exact)
 
 # Attempts per range on top of botocore's own retries (throttling, 5xx, 408, dropped connections before the reply):
 # these cover a body cut off mid-way and a range whose bytes do not match the tree hash the service sent.
@@ -86,34 +85,8 @@ class JobOutput:
 
     def _stream_range(self, fd, offset, length, http_range):
         reply = self._get(range=http_range)
-        body = reply['body']
-        hasher = TreeHasher()
-        leaf = hashlib.sha256()
-        leaf_fill = 0
-        done = 0
-        try:
-            while done < length:
-                block = body.read(min(MIB - leaf_fill, length - done))
-                if not block:
-                    break
-                written = 0
-                while written < len(block):  # pwrite may write less than asked
-                    written += os.pwrite(fd, memoryview(block)[written:], offset + done + written)
-                leaf.update(block)
-                leaf_fill += len(block)
-                done += len(block)
-                self.stats.moved(len(block))
-                if leaf_fill == MIB:
-                    hasher.add_leaf(leaf.digest())
-                    leaf, leaf_fill = hashlib.sha256(), 0
-            extra = body.read(1) if done == length else b''
-        finally:
-            body.close()
-        if done != length or extra:
-            raise TransferError('%s: expected %d bytes, received %s' % (http_range, length, done if not extra else 'more'))
-        if leaf_fill:
-            hasher.add_leaf(leaf.digest())
-        digest = hasher.digest()
+        digest = read_exact(reply['body'], length, http_range,
+                            lambda block, done: pwrite_all(fd, block, offset + done), self.stats.moved)[0]
         remote = reply.get('checksum')
         if remote and remote.lower() != digest.hex():
             raise TransferError('tree hash mismatch for %s: the service sent %s, the bytes received hash to %s'

@@ -36,8 +36,8 @@ from ansible_collections.coldvault.glacier.plugins.module_utils.aws import error
 from ansible_collections.coldvault.glacier.plugins.module_utils.files import fsync_dir
 from ansible_collections.coldvault.glacier.plugins.module_utils.partial_download import PartialDownload
 from ansible_collections.coldvault.glacier.plugins.module_utils.transfer import (
-    Attempts, Stats, TransferError, is_power_of_two, retryable)
-from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import MIB, TreeHasher, hash_part
+    Attempts, Stats, TransferError, is_power_of_two, pwrite_all, read_exact, retryable)
+from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import MIB, hash_part
 from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import tree_hash as combine
 
 # Attempts per part on top of botocore's own retries: a body cut off, bytes that do not match their checksum.
@@ -187,33 +187,11 @@ class ObjectDownload:
         body = reply['Body']
         try:
             label = self._check_reply(reply, index, offset, length)
-            linear = hashlib.sha256()
-            tree = TreeHasher()
-            leaf = hashlib.sha256()
-            leaf_fill = done = 0
-            while done < length:
-                block = body.read(min(MIB - leaf_fill, length - done))
-                if not block:
-                    break
-                written = 0
-                while written < len(block):  # pwrite may write less than asked
-                    written += os.pwrite(fd, memoryview(block)[written:], offset + done + written)
-                linear.update(block)
-                leaf.update(block)
-                leaf_fill += len(block)
-                done += len(block)
-                self.stats.moved(len(block))
-                if leaf_fill == MIB:
-                    tree.add_leaf(leaf.digest())
-                    leaf, leaf_fill = hashlib.sha256(), 0
-            extra = body.read(1) if done == length else b''
-        finally:
+        except Exception:
             body.close()
-        if done != length or extra:
-            raise TransferError('%s: expected %d bytes, received %s' % (label, length, done if not extra else 'more'))
-        if leaf_fill:
-            tree.add_leaf(leaf.digest())
-        digest = linear.digest()
+            raise
+        tree_digest, digest = read_exact(body, length, label, lambda block, done: pwrite_all(fd, block, offset + done),
+                                         self.stats.moved, linear=True)
         # The part's own checksum from S3; a single-request object's is the one the catalog recorded.
         expected = reply.get('ChecksumSHA256') if self.plan.composite else self.plan.checksum
         if expected and '-' not in expected and expected != b64(digest):
@@ -221,7 +199,7 @@ class ObjectDownload:
                                 % (label, expected, b64(digest)))
         self.sha256s[index] = digest
         self.stats.piece_done()
-        return tree.digest()
+        return tree_digest
 
     def _check_reply(self, reply, index, offset, length):
         """The label of the range; fail when S3 sent another range than the one planned."""

@@ -2,6 +2,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The transfer machinery every backend shares: planning, file slices, the worker pool, attempts, stats."""
 
+import hashlib
 import os
 import threading
 
@@ -11,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.coldvault.glacier.plugins.module_utils.transfer import (
-    Attempts, BlockBody, FileSlice, Stats, TransferError, is_power_of_two, part_ranges, plan_range_size, retryable,
-    run_parallel)
-from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import MIB
+    Attempts, BlockBody, FileSlice, Stats, TransferError, is_power_of_two, part_ranges, plan_range_size, read_exact,
+    retryable, run_parallel)
+from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import MIB, tree_hash
 
 GIB = 1024 * MIB
 
@@ -234,3 +235,42 @@ def test_block_body_reads_the_blocks_in_order_without_joining_one(sizes, reads):
     assert body.seek(-len(data) - 5, os.SEEK_CUR) == 0
     body.seek(len(data) // 2)
     assert body.read() == data[len(data) // 2:]
+
+
+class Body(object):
+    """A response body that hands out at most ``chunk`` bytes per read, and records reads and closing."""
+
+    def __init__(self, data, chunk=3 * MIB):
+        self.data, self.chunk, self.pos, self.closed, self.asked = data, chunk, 0, False, []
+
+    def read(self, size):
+        self.asked.append(size)
+        block = self.data[self.pos:self.pos + min(size, self.chunk)]
+        self.pos += len(block)
+        return block
+
+    def close(self):
+        self.closed = True
+
+
+@pytest.mark.parametrize('size', [0, 1, MIB, 2 * MIB + 5])
+def test_read_exact_hashes_what_it_hands_on_in_leaf_sized_blocks(size):
+    data = os.urandom(size)
+    body, got, moved = Body(data, chunk=700 * 1024), [], []
+    tree, linear = read_exact(body, size, 'bytes=0-%d' % (size - 1), lambda b, done: got.append((done, b)),
+                              moved.append, linear=True)
+    assert b''.join(b for dummy, b in got) == data and [d for d, dummy in got] == [sum(moved[:i]) for i in range(len(got))]
+    assert linear == hashlib.sha256(data).digest() and body.closed
+    assert tree == tree_hash([hashlib.sha256(data[i:i + MIB]).digest() for i in range(0, size, MIB)])
+    # No block spans two 1 MiB leaves.
+    assert all(done // MIB == (done + len(b) - 1) // MIB for done, b in got)
+
+
+def test_read_exact_without_linear_hash_and_bodies_of_the_wrong_length():
+    assert read_exact(Body(b'abc'), 3, 'r', lambda b, d: None, lambda n: None)[1] is None
+    with pytest.raises(TransferError, match=r'^bytes=0-9: expected 10 bytes, received 3$'):
+        read_exact(Body(b'abc'), 10, 'bytes=0-9', lambda b, d: None, lambda n: None)
+    longer = Body(b'abcd')
+    with pytest.raises(TransferError, match=r'^r: expected 3 bytes, received more$'):
+        read_exact(longer, 3, 'r', lambda b, d: None, lambda n: None)
+    assert longer.closed
