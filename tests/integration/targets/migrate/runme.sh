@@ -64,45 +64,8 @@ playbook pending.yml "$@"
 
 playbook killed.yml "$@" > "$work/killed-run.log" 2>&1 &
 bg=$!
-# Two workers each store a part and wait for an answer that is held back: the migration cannot get further. The
-# bound only ends a run whose upload never started.
-parts=0
-deadline=$((SECONDS + 600))
-while [ "$SECONDS" -lt "$deadline" ]; do
-  parts=$(bucket_parts)
-  if [ "$parts" -ge 2 ]; then
-    break
-  fi
-  if ! kill -0 "$bg" 2>/dev/null; then
-    echo "the migration ended before it could be killed:" >&2
-    cat "$work/killed-run.log" >&2
-    exit 1
-  fi
-  sleep 0.2
-done
-if [ "$parts" -lt 2 ]; then
-  echo "the bucket holds $parts parts of the copy of a after 600 s, expected 2" >&2
-  cat "$work/killed-run.log" >&2
-  exit 1
-fi
-if ! pid=$(module_pid); then
-  echo "no module process found below the playbook" >&2
-  exit 1
-fi
-echo "killing the module (pid $pid) with $parts parts of a in the bucket"
-kill_run
-bg=
-for _ in $(seq 50); do
-  state=$(ps -o stat= -p "$pid" || true)
-  if [ -z "$state" ] || [ "${state:0:1}" = Z ]; then
-    break
-  fi
-  sleep 0.1
-done
-if [ -n "$state" ] && [ "${state:0:1}" != Z ]; then
-  echo "the module process $pid survived kill -9 (state $state)" >&2
-  exit 1
-fi
+# Two workers each store a part and wait for an answer that is held back: the migration cannot get further.
+kill_when 2 "$work/killed-run.log" 600 -- bucket_parts
 control DELETE faults > /dev/null  # the held answers go to a dead process
 parts=$(bucket_parts)
 echo "the bucket holds $parts parts of the killed upload"

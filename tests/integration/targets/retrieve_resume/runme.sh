@@ -48,48 +48,9 @@ playbook prepare.yml "$@"
 playbook retrieve.yml "$@" > "$work/killed-run.log" 2>&1 &
 bg=$!
 
-# Wait at most 100 s for the journal to record 4 ranges. Once it does, the 5th answer is held back for 60 s (the
-# module's read timeout), and the module is killed within a poll or two of that.
-ranges=0
-deadline=$((SECONDS + 100))
-while [ "$SECONDS" -lt "$deadline" ]; do
-  ranges=$(recorded_ranges)
-  if [ "$ranges" -ge 4 ]; then
-    break
-  fi
-  if ! kill -0 "$bg" 2>/dev/null; then
-    echo "the retrieve ended before it could be killed:" >&2
-    cat "$work/killed-run.log" >&2
-    exit 1
-  fi
-  sleep 0.2
-done
-if [ "$ranges" -lt 4 ]; then
-  echo "the journal records $ranges ranges after 100 s, expected 4" >&2
-  cat "$work/killed-run.log" >&2
-  exit 1
-fi
-
-if ! pid=$(module_pid); then
-  echo "no module process found below the playbook:" >&2
-  ps -o pid,ppid,pgid,stat,args -p "$bg $(descendants "$bg" | tr '\n' ' ')" >&2
-  exit 1
-fi
-echo "killing the module (pid $pid, process group $(ps -o pgid= -p "$pid" | tr -d ' ')) with $ranges ranges verified"
-kill_run
-bg=
-# Dead means gone, or a zombie nobody has reaped yet.
-for _ in $(seq 50); do
-  state=$(ps -o stat= -p "$pid" || true)
-  if [ -z "$state" ] || [ "${state:0:1}" = Z ]; then
-    break
-  fi
-  sleep 0.1
-done
-if [ -n "$state" ] && [ "${state:0:1}" != Z ]; then
-  echo "the module process $pid survived kill -9 (state $state)" >&2
-  exit 1
-fi
+# Killed once the journal records 4 ranges: the 5th answer is then held back for 60 s (the module's read timeout),
+# and the module is killed within a poll or two of that.
+kill_when 4 "$work/killed-run.log" 100 -- recorded_ranges
 
 # Nothing more is verified once the module is dead.
 ranges=$(recorded_ranges)

@@ -51,48 +51,9 @@ playbook prepare.yml "$@"
 playbook upload.yml "$@" > "$work/killed-run.log" 2>&1 &
 bg=$!
 
-# Wait for the vault to hold 4 parts of this run's upload (the answers are held until the faults are cleared, so the
-# upload cannot get further); the bound only ends a run whose upload never started.
-parts=0
-deadline=$((SECONDS + 600))
-while [ "$SECONDS" -lt "$deadline" ]; do
-  parts=$(upload_parts)
-  if [ "$parts" -ge 4 ]; then
-    break
-  fi
-  if ! kill -0 "$bg" 2>/dev/null; then
-    echo "the upload ended before it could be killed:" >&2
-    cat "$work/killed-run.log" >&2
-    exit 1
-  fi
-  sleep 0.2
-done
-if [ "$parts" -lt 4 ]; then
-  echo "the vault holds $parts parts of the upload after 600 s, expected 4" >&2
-  cat "$work/killed-run.log" >&2
-  exit 1
-fi
-
-if ! pid=$(module_pid); then
-  echo "no module process found below the playbook:" >&2
-  ps -o pid,ppid,pgid,stat,args -p "$bg $(descendants "$bg" | tr '\n' ' ')" >&2
-  exit 1
-fi
-echo "killing the module (pid $pid, process group $(ps -o pgid= -p "$pid" | tr -d ' ')) with $parts parts in the vault"
-kill_run
-bg=
-# Dead means gone, or a zombie nobody has reaped yet.
-for _ in $(seq 50); do
-  state=$(ps -o stat= -p "$pid" || true)
-  if [ -z "$state" ] || [ "${state:0:1}" = Z ]; then
-    break
-  fi
-  sleep 0.1
-done
-if [ -n "$state" ] && [ "${state:0:1}" != Z ]; then
-  echo "the module process $pid survived kill -9 (state $state)" >&2
-  exit 1
-fi
+# Killed once the vault holds 4 parts of this run's upload (the answers are held until the faults are cleared, so
+# the upload cannot get further).
+kill_when 4 "$work/killed-run.log" 600 -- upload_parts
 
 # Nothing more arrives once the module is dead.
 parts=$(upload_parts)

@@ -59,48 +59,12 @@ playbook() {
 
 # kill_at SCENARIO PARTS: run the upload of SCENARIO, kill -9 it once S3 holds PARTS parts of it, rerun and check.
 kill_at() {
-  local scenario=$1 want=$2 parts=0 pid state deadline
+  local scenario=$1 want=$2 parts
   playbook hold.yml -e scenario="$scenario" "${@:3}"
   playbook upload.yml -e scenario="$scenario" "${@:3}" > "$work/$scenario-killed.log" 2>&1 &
   bg=$!
-  # The held reply never comes, so the run waits until it is killed; the deadline only bounds a broken run.
-  deadline=$((SECONDS + 300))
-  while [ "$SECONDS" -lt "$deadline" ]; do
-    parts=$(held_parts "$scenario")
-    if [ "$parts" -ge "$want" ]; then
-      break
-    fi
-    if ! kill -0 "$bg" 2>/dev/null; then
-      echo "the upload of $scenario ended before it could be killed:" >&2
-      cat "$work/$scenario-killed.log" >&2
-      exit 1
-    fi
-    sleep 0.2
-  done
-  if [ "$parts" -lt "$want" ]; then
-    echo "S3 holds $parts parts of the $scenario upload, expected $want" >&2
-    cat "$work/$scenario-killed.log" >&2
-    exit 1
-  fi
-  if ! pid=$(module_pid); then
-    echo "no module process found below the playbook:" >&2
-    ps -o pid,ppid,pgid,stat,args -p "$bg $(descendants "$bg" | tr '\n' ' ')" >&2
-    exit 1
-  fi
-  echo "killing the module of $scenario (pid $pid) with $parts parts in S3"
-  kill_run
-  bg=
-  for _ in $(seq 50); do
-    state=$(ps -o stat= -p "$pid" || true)
-    if [ -z "$state" ] || [ "${state:0:1}" = Z ]; then
-      break
-    fi
-    sleep 0.1
-  done
-  if [ -n "$state" ] && [ "${state:0:1}" != Z ]; then
-    echo "the module process $pid survived kill -9 (state $state)" >&2
-    exit 1
-  fi
+  # The held reply never comes, so the run waits until it is killed.
+  kill_when "$want" "$work/$scenario-killed.log" 300 -- held_parts "$scenario"
   clear_faults
   parts=$(held_parts "$scenario")
   playbook verify.yml -e scenario="$scenario" -e held_parts="$parts" "${@:3}"

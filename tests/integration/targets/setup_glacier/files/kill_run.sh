@@ -51,6 +51,52 @@ module_pid() {
   return 1
 }
 
+# kill_when WANT LOG BOUND -- COUNTER [ARG...]: wait until COUNTER prints a count of at least WANT (what the held run
+# has done: the endpoint holds the next reply, so the run cannot get further), then kill the module and the playbook
+# (kill_run) and make sure the module is dead. LOG is the run's output, shown when it ended early or never got
+# there; BOUND (seconds) only ends a broken run. Sets `counted` to the count the run was killed at.
+kill_when() {
+  local want=$1 log=$2 bound=$3 deadline pid state
+  shift 4
+  counted=0
+  deadline=$((SECONDS + bound))
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    counted=$("$@")
+    if [ "$counted" -ge "$want" ]; then
+      break
+    fi
+    if ! kill -0 "$bg" 2>/dev/null; then
+      echo "the run ended before it could be killed:" >&2
+      cat "$log" >&2
+      return 1
+    fi
+    sleep 0.2
+  done
+  if [ "$counted" -lt "$want" ]; then
+    echo "$* counts $counted after $bound s, expected $want" >&2
+    cat "$log" >&2
+    return 1
+  fi
+  if ! pid=$(module_pid); then
+    echo "no module process found below the playbook:" >&2
+    ps -o pid,ppid,pgid,stat,args -p "$bg $(descendants "$bg" | tr '\n' ' ')" >&2
+    return 1
+  fi
+  echo "killing the module (pid $pid, process group $(ps -o pgid= -p "$pid" | tr -d ' ')) at $* = $counted"
+  kill_run
+  bg=
+  # Dead means gone, or a zombie nobody has reaped yet.
+  for _ in $(seq 50); do
+    state=$(ps -o stat= -p "$pid" || true)
+    if [ -z "$state" ] || [ "${state:0:1}" = Z ]; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "the module process $pid survived kill -9 (state $state)" >&2
+  return 1
+}
+
 # Remove the endpoint's pending faults; this also releases a held reply (to a client that is gone by then).
 clear_faults() {
   "$python" - "$endpoint" <<'PY'
