@@ -14,7 +14,6 @@ ranges still missing. The file is moved into place only when the whole archive's
 never holds a partial file.
 """
 
-import os
 import time
 
 try:
