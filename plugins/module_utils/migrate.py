@@ -174,15 +174,20 @@ def copy_record(record, archive, vault_arn, part_size, migrated_at):
     """The bucket's record of a copy: what coldvault.glacier.upload records for an object, and where it came from.
 
     ``uploaded_at`` and ``mtime`` are the archive's (the backup's age and place in the name's history);
-    ``migrated_at`` is when the object was written (S3's minimum storage duration counts from then).
+    ``migrated_at`` is when the object was written (S3's minimum storage duration counts from then). The archive's
+    ``fingerprint`` (the backup role's, of the plaintext) goes with the bytes it describes: a role switched to the
+    bucket then finds its sets there and uploads nothing again.
     """
-    return {'key': archive['key'], 'version_id': archive['version_id'], 'etag': archive['etag'],
-            'size': record['size'], 'mtime': record.get('mtime'), 'uploaded_at': record.get('uploaded_at') or migrated_at,
-            'storage_class': archive['storage_class'], 'checksum': archive['checksum'], 'part_size': part_size,
-            'tree_hash': archive['tree_hash'], 'description': archive['description'], 'migrated_at': migrated_at,
-            'migrated_from': {'vault_arn': vault_arn, 'archive_id': record['archive_id'],
-                              'tree_hash': record.get('tree_hash') or archive['tree_hash'],
-                              'uploaded_at': record.get('uploaded_at')}}
+    copy_ = {'key': archive['key'], 'version_id': archive['version_id'], 'etag': archive['etag'],
+             'size': record['size'], 'mtime': record.get('mtime'), 'uploaded_at': record.get('uploaded_at') or migrated_at,
+             'storage_class': archive['storage_class'], 'checksum': archive['checksum'], 'part_size': part_size,
+             'tree_hash': archive['tree_hash'], 'description': archive['description'], 'migrated_at': migrated_at,
+             'migrated_from': {'vault_arn': vault_arn, 'archive_id': record['archive_id'],
+                               'tree_hash': record.get('tree_hash') or archive['tree_hash'],
+                               'uploaded_at': record.get('uploaded_at')}}
+    if record.get('fingerprint'):
+        copy_['fingerprint'] = record['fingerprint']
+    return copy_
 
 
 # ---------------------------------------------------------------------------

@@ -103,6 +103,9 @@ expect_error "$one" \
 expect_error "$one" \
   'coldvault.glacier.backup: backup_config.retention.min_age_days: 89 day(s) would delete GLACIER objects before their minimum storage duration of 90 days, which S3 bills in full anyway: set it to at least 90, or set backup_config.retention.allow_early_deletion to true' \
   "$check" '{"vault": "", "bucket": "cvg-errors", "storage_class": "GLACIER", "retention": {"enabled": true, "min_age_days": 89}}'
+expect_error "$one" \
+  'coldvault.glacier.backup: backup_config.part_size: must be at least 8 (MiB) for a bucket (S3 parts are 5 MiB to 5 GiB)' \
+  "$check" '{"vault": "", "bucket": "cvg-errors", "part_size": 4}'
 # Nothing was built or sent.
 [ ! -e "$staging" ] && [ ! -e "$facts" ]
 

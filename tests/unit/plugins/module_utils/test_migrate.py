@@ -444,3 +444,14 @@ def test_copies_take_their_place_in_the_history_of_a_bucket_already_in_use(vault
     assert [r['key'] == 'db/new' or r['migrated_from']['archive_id'] for r in catalog.history(data, BUCKET_ARN, 'db')] \
         == ['A-db-200', 'A-db-10', True]
     assert catalog.latest(data, BUCKET_ARN, 'db')['key'] == 'db/new'  # "the latest" is still the latest backup
+
+
+def test_a_copy_keeps_the_fingerprint_of_the_archive_it_copies():
+    # The backup role decides by fingerprint: a role switched to the bucket must find its sets there.
+    archive = {'key': 'k', 'version_id': None, 'etag': '"e"', 'storage_class': 'DEEP_ARCHIVE', 'checksum': {},
+               'tree_hash': 'ab', 'description': 'cvg1'}
+    record = {'archive_id': 'A', 'size': 3, 'fingerprint': 'sha256:%s gpg:ops@example.com' % ('c' * 64)}
+    copy = migrate.copy_record(record, archive, ARN, MIB, '2026-12-01T00:00:00Z')
+    assert copy['fingerprint'] == record['fingerprint'] and copy['migrated_from']['archive_id'] == 'A'
+    # An archive uploaded without one (by hand, not by the role) gives a copy without one.
+    assert 'fingerprint' not in migrate.copy_record(dict(record, fingerprint=None), archive, ARN, MIB, 'now')
