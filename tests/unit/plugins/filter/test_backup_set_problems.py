@@ -1,8 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The backup_set_problems and backup_path_problems filters: every problem named, with its set and option."""
+"""The backup_set_problems filter: every problem named, with its set and option."""
 
-from ansible_collections.coldvault.glacier.plugins.filter.backup_path_problems import backup_path_problems
 from ansible_collections.coldvault.glacier.plugins.filter.backup_set_problems import backup_set_problems
 
 COMPRESSIONS = ['gzip', 'xz', 'zstd', 'none']
@@ -72,23 +71,3 @@ def test_every_problem_of_every_set_in_order():
     found = problems({'name': 'a', 'paths': ['x']}, {'name': 'a/', 'paths': []}, {'name': 'a', 'paths': ['/ok']})
     assert [p.split(': ')[0] for p in found] == ['backup_sets[0] "a"', 'backup_sets[1] "a/"', 'backup_sets[1] "a/"',
                                                  'backup_sets[2] "a"']
-
-
-def stat_result(set_name, path, exists=True, msg=None):
-    result = {'item': [{'name': set_name, 'paths': [path]}, path], 'changed': False}
-    if msg is None:
-        result['stat'] = {'exists': exists}
-    else:
-        result['msg'] = msg
-    return result
-
-
-def test_path_problems_per_set():
-    results = [stat_result('docs', '/srv/docs'), stat_result('www', '/srv/no such "dir"', exists=False),
-               stat_result('www', '/srv/www'), stat_result('secret', '/root/x', msg='Permission denied'),
-               stat_result('www', '/srv/gone', exists=False)]
-    assert backup_path_problems(results) == {
-        'www': ['paths: "/srv/no such \\"dir\\"" does not exist', 'paths: "/srv/gone" does not exist'],
-        'secret': ['paths: "/root/x" cannot be looked up: Permission denied'],
-    }
-    assert backup_path_problems([]) == {}

@@ -224,3 +224,13 @@ def test_a_bucket_record_counts_by_its_key():
     assert backup_scan.counting_record(selection, {'key': 'host1/docs/0'}, record, 200) is None
     assert backup_scan.counting_record(selection, entry, dict(record, since=True), 200) is None
     assert backup_scan.counting_record(selection, None, record, 200) is None
+
+
+def test_path_problems_name_each_path_missing_or_unreadable(tmp_path):
+    (tmp_path / 'file').write_text('x')
+    (tmp_path / 'dangling').symlink_to(tmp_path / 'nowhere')
+    paths = [str(tmp_path / 'file'), str(tmp_path / 'no such "dir"'), str(tmp_path / 'file' / 'below'),
+             str(tmp_path / 'dangling')]
+    assert backup_scan.path_problems(paths) == [
+        'paths: %s does not exist' % json.dumps(paths[1]),
+        'paths: %s cannot be looked up: Not a directory' % json.dumps(paths[2])]
