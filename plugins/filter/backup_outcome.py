@@ -128,6 +128,7 @@ _value:
 """
 
 from ansible.module_utils.common.text.formatters import bytes_to_human
+from ansible_collections.coldvault.glacier.plugins.module_utils.backup_scan import stored_id
 
 
 def _get(result, *keys):
@@ -144,11 +145,6 @@ def error_text(failure):
     msg = _get(failure, 'msg') or 'failed'
     stderr = ' | '.join(line.strip() for line in str(_get(failure, 'stderr') or '').strip().splitlines() if line.strip())
     return '%s: %s' % (msg, stderr) if stderr else msg
-
-
-def stored_id(record):
-    """What identifies a stored copy in a record or a module's result: the archive id, or a bucket's object key."""
-    return _get(record, 'archive_id') or _get(record, 'key')
 
 
 def _noun(record):

@@ -86,8 +86,8 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.coldvault.glacier.plugins.filter.backup_outcome import backup_outcome, error_text, stored_id
-from ansible_collections.coldvault.glacier.plugins.module_utils.backup_scan import Selection
+from ansible_collections.coldvault.glacier.plugins.filter.backup_outcome import backup_outcome, error_text
+from ansible_collections.coldvault.glacier.plugins.module_utils.backup_scan import Selection, command_error, stored_id
 
 
 def _by_name(registered):
@@ -101,7 +101,7 @@ def _by_name(registered):
 
 
 def _command_error(what, result):
-    return '%s failed: %s' % (what, error_text({'msg': 'exit status %s' % result.get('rc'), 'stderr': result.get('stderr')}))
+    return command_error(what, result.get('rc'), result.get('stderr'))
 
 
 class _Set(object):

@@ -94,7 +94,8 @@ _value:
 from ansible.module_utils.common.text.formatters import bytes_to_human
 
 from ansible_collections.coldvault.glacier.plugins.filter.archive_format import SUFFIXES, archive_format
-from ansible_collections.coldvault.glacier.plugins.filter.backup_outcome import error_text, stored_id
+from ansible_collections.coldvault.glacier.plugins.filter.backup_outcome import error_text
+from ansible_collections.coldvault.glacier.plugins.module_utils.backup_scan import stored_id
 
 TARBALLS = ('gzip', 'xz', 'zstd', 'tar')
 _STEPS = ('retrieve', 'magic', 'decrypt', 'magic_decrypted', 'target', 'compare', 'mkdir', 'extract', 'report',

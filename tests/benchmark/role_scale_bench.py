@@ -27,23 +27,10 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from bench_files import make_file  # noqa: E402  pylint: disable=wrong-import-position
 ENDPOINT_CTL = os.path.join(os.path.dirname(HERE), 'endpoint', 'endpoint-ctl')
 MIB = 1024 * 1024
-
-
-def make_file(path, size):
-    """Incompressible data, written quickly: a random block, varied per MiB (so no two MiB are the same)."""
-    if os.path.exists(path) and os.path.getsize(path) == size:
-        return
-    block = os.urandom(16 * MIB)
-    with open(path + '.tmp', 'wb') as fh:
-        written = 0
-        while written < size:
-            chunk = (written // MIB).to_bytes(8, 'big') + block[(written // MIB) % 16 * MIB:][8:MIB]
-            chunk = chunk[:size - written]
-            fh.write(chunk)
-            written += len(chunk)
-    os.replace(path + '.tmp', path)
 
 
 class Bench(object):

@@ -28,6 +28,8 @@ from ansible_collections.coldvault.glacier.plugins.module_utils.s3.multipart imp
 from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import MIB
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from bench_files import make_file  # noqa: E402  pylint: disable=wrong-import-position
 ENDPOINT_PATH = os.path.join(os.path.dirname(HERE), 'endpoint')
 BUCKET = 'cvg-bench'
 CREDENTIALS = {'aws_access_key_id': 'bench', 'aws_secret_access_key': 'bench', 'region_name': 'us-east-1'}
@@ -50,21 +52,6 @@ def plain_client(url):
 def rchar():
     with open('/proc/self/io', encoding='ascii') as fh:
         return int(dict(line.split(': ') for line in fh.read().splitlines())['rchar'])
-
-
-def make_file(path, size):
-    """Incompressible data, written quickly: a random block, varied per MiB."""
-    if os.path.exists(path) and os.path.getsize(path) == size:
-        return
-    block = os.urandom(16 * MIB)
-    with open(path + '.tmp', 'wb') as fh:
-        written = 0
-        while written < size:
-            chunk = block[(written // MIB) % 16 * MIB:][:MIB]
-            chunk = ((written // MIB).to_bytes(8, 'big') + chunk[8:])[:size - written]
-            fh.write(chunk)
-            written += len(chunk)
-    os.replace(path + '.tmp', path)
 
 
 # -- what a child process runs ---------------------------------------------------------------------------------
