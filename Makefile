@@ -96,15 +96,16 @@ $(VENV)/.bench-installed: tests/benchmark/requirements.txt $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r tests/benchmark/requirements.txt
 	touch $@
 bench: tree $(VENV)/.bench-installed
-	cd $(COLL) && PYTHONPATH=$(BUILD) ANSIBLE_COLLECTIONS_PATH=$(BUILD) python tests/benchmark/transfer_bench.py \
-	  --workdir $(BENCH_DIR) --json $(BENCH_DIR)/results.json --chart $(BENCH_DIR)/benchmark.svg $(BENCH_ARGS)
-	cd $(COLL) && PYTHONPATH=$(BUILD) ANSIBLE_COLLECTIONS_PATH=$(BUILD) python tests/benchmark/s3_transfer_bench.py \
-	  --workdir $(BENCH_DIR) --json $(BENCH_DIR)/s3-upload.json \
-	  $(if $(filter --quick,$(BENCH_ARGS)),--size-mib 64 --wan-size-mib 32 --rss-size-mib 256)
-	cd $(COLL) && PYTHONPATH=$(BUILD) ANSIBLE_COLLECTIONS_PATH=$(BUILD) python tests/benchmark/s3_restore_bench.py \
-	  --workdir $(BENCH_DIR) --json $(BENCH_DIR)/s3-restore.json $(BENCH_ARGS)
-	cd $(COLL) && PYTHONPATH=$(BUILD) ANSIBLE_COLLECTIONS_PATH=$(BUILD) python tests/benchmark/migrate_bench.py \
-	  --workdir $(BENCH_DIR) --json $(BENCH_DIR)/migrate.json $(filter --quick,$(BENCH_ARGS))
+	@# Every bench runs even when an earlier one misses a target; the exit status reports any miss.
+	cd $(COLL) || exit 1; export PYTHONPATH=$(BUILD) ANSIBLE_COLLECTIONS_PATH=$(BUILD); status=0; \
+	python tests/benchmark/transfer_bench.py \
+	  --workdir $(BENCH_DIR) --json $(BENCH_DIR)/results.json --chart $(BENCH_DIR)/benchmark.svg $(BENCH_ARGS) || status=1; \
+	python tests/benchmark/s3_transfer_bench.py --workdir $(BENCH_DIR) --json $(BENCH_DIR)/s3-upload.json \
+	  $(if $(filter --quick,$(BENCH_ARGS)),--size-mib 64 --wan-size-mib 32 --rss-size-mib 256) || status=1; \
+	python tests/benchmark/s3_restore_bench.py --workdir $(BENCH_DIR) --json $(BENCH_DIR)/s3-restore.json $(BENCH_ARGS) || status=1; \
+	python tests/benchmark/migrate_bench.py \
+	  --workdir $(BENCH_DIR) --json $(BENCH_DIR)/migrate.json $(filter --quick,$(BENCH_ARGS)) || status=1; \
+	exit $$status
 
 # Fact gathering and an upload's record with a 100k-record history (docs/benchmark.md, "The catalog"; ~5 minutes).
 CATALOG_BENCH_DIR ?= /tmp/coldvault-glacier-bench-catalog

@@ -188,6 +188,83 @@ def run_parallel(work, items, concurrency, name):
         raise errors[0]
 
 
+def run_pipeline(prepare, send, items, concurrency, name, ahead=None):
+    """``prepare(index, stop, *item)`` each item, then ``send(index, stop, prepared)`` it, on two sets of threads.
+
+    Up to ``concurrency`` items are sent at once while the next ones are prepared (read and hashed), so a
+    connection never waits for its next part to be hashed, and the hashing of several parts never falls into
+    the same moment on a busy core. At most ``concurrency + ahead`` items (default ahead: half the concurrency)
+    are held at a time, prepared or being sent: that bounds the memory. ``prepare`` returns None for an item
+    that needs no sending (a part the service already holds). Items are taken in order; the first error stops
+    the rest, as in run_parallel(), and is raised once every thread has finished.
+    """
+    concurrency = max(1, concurrency)
+    limit = concurrency + (max(1, concurrency // 2) if ahead is None else ahead)
+    stop = threading.Event()
+    changed = threading.Condition()
+    ready = []
+    errors = []
+    state = {'next': 0, 'held': 0, 'preparing': concurrency}
+
+    def failed(exc):
+        with changed:
+            errors.append(exc)
+            stop.set()
+            changed.notify_all()
+
+    def preparer():
+        try:
+            while True:
+                with changed:
+                    while state['held'] >= limit and not stop.is_set():
+                        changed.wait()
+                    if stop.is_set() or state['next'] >= len(items):
+                        return
+                    index = state['next']
+                    state['next'] += 1
+                    state['held'] += 1
+                prepared = prepare(index, stop, *items[index])
+                with changed:
+                    if prepared is None:
+                        state['held'] -= 1
+                    else:
+                        ready.append((index, prepared))
+                    changed.notify_all()
+        except BaseException as exc:  # pylint: disable=broad-exception-caught
+            failed(exc)
+        finally:
+            with changed:
+                state['preparing'] -= 1
+                changed.notify_all()
+
+    def sender():
+        while True:
+            with changed:
+                while not ready and state['preparing'] and not stop.is_set():
+                    changed.wait()
+                if stop.is_set() or not ready:
+                    return
+                index, prepared = ready.pop(0)
+            try:
+                send(index, stop, prepared)
+            except BaseException as exc:  # pylint: disable=broad-exception-caught
+                failed(exc)
+                return
+            finally:
+                with changed:
+                    state['held'] -= 1
+                    changed.notify_all()
+
+    threads = [threading.Thread(target=preparer, name='%s-prepare-%d' % (name, n)) for n in range(concurrency)]
+    threads += [threading.Thread(target=sender, name='%s-send-%d' % (name, n)) for n in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+
+
 class Stats:
     """Counters of one transfer in one direction ('upload' or 'download'), shared by the worker threads."""
 

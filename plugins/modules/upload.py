@@ -14,9 +14,9 @@ description:
   - Idempotent. When the catalog already records an archive of O(name) in the vault that matches the file under
     O(file_change_strategy), nothing is sent and the task reports C(ok) with that archive.
   - A file no bigger than one part goes in one C(UploadArchive) request; a bigger one is sent as a multipart
-    upload whose parts go in parallel (O(concurrency) threads). Each byte is read once for hashing; parts of up to
-    16 MiB are sent from that read, bigger parts are streamed from disk, so memory use does not grow with the
-    part size.
+    upload whose parts go in parallel (O(concurrency) parts sent at once, the next ones hashed meanwhile). Each
+    byte is read once for hashing; parts of up to 16 MiB are sent from that read, bigger parts are streamed from
+    disk, so memory use does not grow with the part size.
   - Resumable. The upload id is recorded in the catalog before the first part is sent. A later run for the same
     unchanged file lists the parts the vault already holds, keeps those whose tree hash matches the local bytes,
     sends only the rest and completes the archive. An expired upload starts afresh; a changed file aborts it.

@@ -83,6 +83,8 @@ def svg(data):
             lines.append((0.9 * s['glacier-upload']['median_seconds'], 'target 0.9 x glacier-upload:', '#cf222e'))
         if 'seed' in s:
             lines.append((0.6 * s['seed']['median_seconds'], 'target 0.6 x seed:', '#8250df'))
+        if 'bound_seconds' in s.get('module', {}):
+            lines.append((s['module']['bound_seconds'], "bound for the module (its start-up + the endpoint's CPU):", '#24292f'))
         title = 'Upload of %d MiB: whole-process wall time (s), lower is better' % sbs['size_mib']
         subtitle = '%d MiB parts, %d threads (the seed: sequential, %d MiB parts); client pinned to CPU %s, endpoint to CPU %s; ' % (
             sbs['part_mib'], sbs['threads'], sbs['seed_part_mib'], sbs['client_cpu'], sbs['endpoint_cpu'])
@@ -109,6 +111,8 @@ def svg(data):
             rows.append({'label': labels[name], 'value': s[name]['median_cpu_per_gib'], 'lo': lo, 'hi': hi,
                          'color': COLORS[name], 'text': '%.2f s (%.2f-%.2f)' % (s[name]['median_cpu_per_gib'], lo, hi)})
         lines = [(floor, 'floor, two SHA-256 passes:', '#2da44e'), (1.4 * floor, 'target 1.4 x floor:', '#cf222e')]
+        if 'transport' in res:
+            lines.append((floor + res['transport']['cpu_seconds_per_gib'], 'floor + reading and writing to a socket:', '#24292f'))
         fragment, h = panel(y, 'Client CPU per GiB uploaded (s), lower is better',
                             'user + system time of the client process tree / GiB; the module split into its transfer, its '
                             "process's start-up and the Ansible controller", rows, lines, 's')
@@ -131,7 +135,7 @@ def svg(data):
         y += h + 24
 
     machine = res.get('machine', {})
-    note = 'Measured %s on %s CPUs; load average %s at the start, %s at the end (other jobs ran on the same cores).' % (
+    note = 'Measured %s on %s CPUs; load average %s at the start, %s at the end.' % (
         machine.get('date', '?'), machine.get('cpus', '?'), machine.get('load_start', '?'), machine.get('load_end', '?'))
     parts.append(_text(10, y + 4, note, 11, color='#57606a'))
     y += 14

@@ -20,7 +20,7 @@ except ImportError:
 
 from ansible_collections.coldvault.glacier.plugins.module_utils.aws import error_code
 from ansible_collections.coldvault.glacier.plugins.module_utils.transfer import (
-    Attempts, FileSlice, Stats, TransferError, is_power_of_two, part_ranges, run_parallel)
+    Attempts, FileSlice, Stats, TransferError, is_power_of_two, part_ranges, run_pipeline)
 from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import MIB, hash_part, tree_hash
 
 MAX_PARTS = 10000
@@ -180,15 +180,21 @@ class GlacierTransfer:
         hashes = [None] * len(ranges)
         kept = []
 
-        def work(index, stop, offset, length):
+        def prepare(index, stop, offset, length):
+            del stop
             digest = hash_range(self.path, offset, length)
             hashes[index] = digest.tree_hash_raw
             if existing.get(offset) == (length, digest.tree_hash):
                 kept.append(offset)  # list.append is atomic: no lock needed
-                return
-            self._upload_part(upload_id, offset, digest, stop)
+                return None
+            return offset, digest
 
-        run_parallel(work, ranges, self.concurrency, 'glacier-part')
+        def send(index, stop, prepared):
+            del index
+            self._upload_part(upload_id, prepared[0], prepared[1], stop)
+
+        # The next parts are hashed while the last ones are sent (see run_pipeline).
+        run_pipeline(prepare, send, ranges, self.concurrency, 'glacier-part')
         return tree_hash(hashes).hex(), len(kept)
 
     def _upload_part(self, upload_id, offset, digest, stop):

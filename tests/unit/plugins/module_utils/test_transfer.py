@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from ansible_collections.coldvault.glacier.plugins.module_utils.transfer import (
     Attempts, BlockBody, FileSlice, Stats, TransferError, is_power_of_two, part_ranges, plan_range_size, read_exact,
-    retryable, run_parallel)
+    retryable, run_parallel, run_pipeline)
 from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import MIB, tree_hash
 
 GIB = 1024 * MIB
@@ -185,6 +185,78 @@ def test_run_parallel_first_error_stops_the_items_not_started():
     with pytest.raises(ValueError, match='part 0 broke'):
         run_parallel(work, [(i,) for i in range(50)], 1, 'test')  # one thread: items run in order
     assert started == [0]
+
+
+def test_run_pipeline_prepares_every_item_and_sends_what_it_returns():
+    sent = {}
+    lock = threading.Lock()
+
+    def prepare(index, stop, a, b):
+        return None if a == 3 else a + b  # None: nothing to send (a part the service already holds)
+
+    def send(index, stop, prepared):
+        with lock:
+            sent[index] = prepared
+    run_pipeline(prepare, send, [(1, 2), (3, 4), (5, 6), (7, 8)], 2, 'test')
+    assert sent == {0: 3, 2: 11, 3: 15}
+
+
+@pytest.mark.parametrize('concurrency, ahead, limit', [(4, None, 6), (1, None, 2), (3, 0, 3), (2, 3, 5)])
+def test_run_pipeline_holds_at_most_concurrency_plus_ahead_items(concurrency, ahead, limit):
+    """Item i is prepared only once i - limit + 1 items are sent, and the senders are held until ``limit`` items
+    are prepared: the pipeline runs exactly that far ahead, no further."""
+    lock = threading.Lock()
+    counts = {'prepared': 0, 'sent': 0}
+    full = threading.Event()
+    too_early = []
+
+    def prepare(index, stop, value):
+        with lock:
+            if counts['sent'] < index - limit + 1:
+                too_early.append((index, counts['sent']))
+            counts['prepared'] += 1
+            if counts['prepared'] == limit:
+                full.set()
+        return value
+
+    def send(index, stop, prepared):
+        assert full.wait(30), 'the pipeline never held %d items' % limit
+        with lock:
+            counts['sent'] += 1
+    run_pipeline(prepare, send, [(i,) for i in range(20)], concurrency, 'test', ahead=ahead)
+    assert too_early == []
+    assert counts == {'prepared': 20, 'sent': 20}
+
+
+def test_run_pipeline_send_error_stops_the_rest_and_is_raised():
+    prepared = []
+
+    def prepare(index, stop, value):
+        prepared.append(index)
+        return value
+
+    def send(index, stop, value):
+        if value == 0:
+            raise ValueError('part 0 broke')
+        assert stop.wait(30), 'the failure never reached the other senders'
+    with pytest.raises(ValueError, match='part 0 broke'):
+        run_pipeline(prepare, send, [(i,) for i in range(50)], 2, 'test', ahead=1)
+    assert len(prepared) < 50  # the items after the failure were never prepared
+
+
+def test_run_pipeline_prepare_error_releases_the_waiting_senders():
+    sent = []
+
+    def prepare(index, stop, value):
+        if index == 3:
+            raise OSError('read failed')
+        return value
+
+    def send(index, stop, value):
+        sent.append(value)
+    with pytest.raises(OSError, match='read failed'):
+        run_pipeline(prepare, send, [(i,) for i in range(10)], 1, 'test', ahead=0)
+    assert sent == [0, 1, 2]  # one preparer, one sender, no lookahead: the items before the failure, in order
 
 
 # --- stats ------------------------------------------------------------------------------------------------------
