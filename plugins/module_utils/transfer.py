@@ -188,23 +188,36 @@ def run_parallel(work, items, concurrency, name):
         raise errors[0]
 
 
-def run_pipeline(prepare, send, items, concurrency, name, ahead=None):
+def usable_cpus():
+    """The CPUs this process may run on (its affinity mask, e.g. under taskset or a cpuset), at least one."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def run_pipeline(prepare, send, items, concurrency, name, ahead=None, preparers=None):
     """``prepare(index, stop, *item)`` each item, then ``send(index, stop, prepared)`` it, on two sets of threads.
 
-    Up to ``concurrency`` items are sent at once while the next ones are prepared (read and hashed), so a
-    connection never waits for its next part to be hashed, and the hashing of several parts never falls into
-    the same moment on a busy core. At most ``concurrency + ahead`` items (default ahead: half the concurrency)
-    are held at a time, prepared or being sent: that bounds the memory. ``prepare`` returns None for an item
-    that needs no sending (a part the service already holds). Items are taken in order; the first error stops
-    the rest, as in run_parallel(), and is raised once every thread has finished.
+    Up to ``concurrency`` items are sent at once while ``preparers`` threads prepare (read and hash) the next
+    ones, so a connection never waits for its next part to be hashed, and the hashing of several parts never
+    falls into the same moment on a busy core. At most ``concurrency + ahead`` items are held at a time,
+    prepared or being sent: that bounds the memory. ``ahead`` defaults to half the concurrency (at least one),
+    ``preparers`` to that or the CPUs this process may run on, whichever is fewer: more hashing threads than
+    CPUs only take turns, and each one's malloc arena keeps buffers of its own.
+    ``prepare`` returns None for an item that needs no sending (a part the service already holds). Items are
+    taken in order; the first error stops the rest, as in run_parallel(), and is raised once every thread has
+    finished.
     """
     concurrency = max(1, concurrency)
-    limit = concurrency + (max(1, concurrency // 2) if ahead is None else ahead)
+    half = max(1, concurrency // 2)
+    limit = concurrency + (half if ahead is None else ahead)
+    preparers = min(half, usable_cpus()) if preparers is None else max(1, preparers)
     stop = threading.Event()
     changed = threading.Condition()
     ready = []
     errors = []
-    state = {'next': 0, 'held': 0, 'preparing': concurrency}
+    state = {'next': 0, 'held': 0, 'preparing': preparers}
 
     def failed(exc):
         with changed:
@@ -255,7 +268,7 @@ def run_pipeline(prepare, send, items, concurrency, name, ahead=None):
                     state['held'] -= 1
                     changed.notify_all()
 
-    threads = [threading.Thread(target=preparer, name='%s-prepare-%d' % (name, n)) for n in range(concurrency)]
+    threads = [threading.Thread(target=preparer, name='%s-prepare-%d' % (name, n)) for n in range(preparers)]
     threads += [threading.Thread(target=sender, name='%s-send-%d' % (name, n)) for n in range(concurrency)]
     for thread in threads:
         thread.start()

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ansible_collections.coldvault.glacier.plugins.module_utils import transfer
 from ansible_collections.coldvault.glacier.plugins.module_utils.transfer import (
     Attempts, BlockBody, FileSlice, Stats, TransferError, is_power_of_two, part_ranges, plan_range_size, read_exact,
     retryable, run_parallel, run_pipeline)
@@ -201,8 +202,9 @@ def test_run_pipeline_prepares_every_item_and_sends_what_it_returns():
     assert sent == {0: 3, 2: 11, 3: 15}
 
 
-@pytest.mark.parametrize('concurrency, ahead, limit', [(4, None, 6), (1, None, 2), (3, 0, 3), (2, 3, 5)])
-def test_run_pipeline_holds_at_most_concurrency_plus_ahead_items(concurrency, ahead, limit):
+@pytest.mark.parametrize('concurrency, ahead, preparers, limit', [
+    (4, None, None, 6), (4, None, 3, 6), (1, None, None, 2), (3, 0, 1, 3), (2, 3, 2, 5)])
+def test_run_pipeline_holds_at_most_concurrency_plus_ahead_items(concurrency, ahead, preparers, limit):
     """Item i is prepared only once i - limit + 1 items are sent, and the senders are held until ``limit`` items
     are prepared: the pipeline runs exactly that far ahead, no further."""
     lock = threading.Lock()
@@ -223,7 +225,7 @@ def test_run_pipeline_holds_at_most_concurrency_plus_ahead_items(concurrency, ah
         assert full.wait(30), 'the pipeline never held %d items' % limit
         with lock:
             counts['sent'] += 1
-    run_pipeline(prepare, send, [(i,) for i in range(20)], concurrency, 'test', ahead=ahead)
+    run_pipeline(prepare, send, [(i,) for i in range(20)], concurrency, 'test', ahead=ahead, preparers=preparers)
     assert too_early == []
     assert counts == {'prepared': 20, 'sent': 20}
 
@@ -257,6 +259,22 @@ def test_run_pipeline_prepare_error_releases_the_waiting_senders():
     with pytest.raises(OSError, match='read failed'):
         run_pipeline(prepare, send, [(i,) for i in range(10)], 1, 'test', ahead=0)
     assert sent == [0, 1, 2]  # one preparer, one sender, no lookahead: the items before the failure, in order
+
+
+@pytest.mark.parametrize('cpus, concurrency, expected', [(1, 4, 1), (2, 4, 2), (8, 4, 2), (8, 16, 8), (3, 1, 1)])
+def test_run_pipeline_hashes_on_no_more_threads_than_cpus_or_half_the_concurrency(monkeypatch, cpus, concurrency, expected):
+    monkeypatch.setattr(transfer.os, 'sched_getaffinity', lambda pid: set(range(cpus)))
+    started = []
+
+    class Counted(threading.Thread):
+        def start(self):
+            started.append(self.name)
+            super().start()
+    monkeypatch.setattr(threading, 'Thread', Counted)
+    run_pipeline(lambda index, stop, value: value, lambda index, stop, value: None, [(i,) for i in range(40)], concurrency, 'test')
+    assert len([name for name in started if name.startswith('test-prepare-')]) == expected
+    assert len([name for name in started if name.startswith('test-send-')]) == concurrency
+    assert transfer.usable_cpus() == cpus
 
 
 # --- stats ------------------------------------------------------------------------------------------------------
