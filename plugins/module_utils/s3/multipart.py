@@ -9,8 +9,9 @@ hash (parts are a power of two MiB, so the object's tree hash is combined from t
 off (see api.client), so SigV4 reads nothing either. Parts up to ``BUFFER_LIMIT`` are sent from that read,
 bigger ones streamed from disk: memory is bounded by the thread count, not by the part size.
 
-Parts are hashed ahead: twice ``concurrency`` workers hash, at most ``concurrency`` of them send at once, so a
-connection never waits for the CPU to hash its next part (on a WAN that wait is what keeps a link below its cap).
+Parts are hashed ahead, as for a vault (transfer.run_pipeline): at most ``concurrency`` parts are sent at once
+while the next ones are hashed, so a connection never waits for the CPU to hash its next part (on a WAN that wait
+is what keeps a link below its cap).
 
 A multipart object's checksum is S3's COMPOSITE SHA-256: the SHA-256 of the parts' binary SHA-256s, shown as
 ``<base64>-<parts>``; it is computed here too and compared with what S3 reports. Every write is conditional
@@ -21,7 +22,6 @@ import base64
 import binascii
 import hashlib
 import os
-import threading
 import time
 
 try:
@@ -32,7 +32,7 @@ except ImportError:
 from ansible_collections.coldvault.glacier.plugins.module_utils.aws import error_code
 from ansible_collections.coldvault.glacier.plugins.module_utils.s3.api import MAX_KEY_BYTES
 from ansible_collections.coldvault.glacier.plugins.module_utils.transfer import (
-    Attempts, FileSlice, Stats, TransferError, is_power_of_two, part_ranges, retryable, run_parallel)
+    Attempts, FileSlice, Stats, TransferError, is_power_of_two, part_ranges, retryable, run_parallel, run_pipeline)
 from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import (
     MIB, PartHash, TreeHasher, TreeHashError, hash_part, tree_hash)
 
@@ -188,8 +188,6 @@ class S3Transfer:
         self.attempts = Attempts(PART_ATTEMPTS, damaged=_damaged, fatal=(UploadGone, KeyTaken), sleep=sleep)
         self._parts = None
         self._part_sha256s = None
-        # At most ``concurrency`` requests with a body at once; the other workers hash the next parts meanwhile.
-        self._sending = threading.BoundedSemaphore(max(1, concurrency))
 
     def _archive(self, reply, tree_hash_hex, expected_checksum, description):
         """What the catalog records of the object a reply (PutObject, CompleteMultipartUpload, HeadObject) names."""
@@ -325,38 +323,33 @@ class S3Transfer:
         shas = [None] * len(ranges)
         parts = [None] * len(ranges)
         kept = []
-        # slotted[i] is set once part i has its send slot (or needs none): part i + concurrency is hashed from
-        # then on, so the first parts are hashed at full speed and each later one while its predecessors send.
-        slotted = [threading.Event() for dummy in ranges]
 
-        def work(index, stop, offset, length):
-            try:
-                if index >= self.concurrency:
-                    while not slotted[index - self.concurrency].wait(1):
-                        if stop.is_set():
-                            return
-                number = index + 1
-                digest = hash_range(self.path, offset, length)
-                trees[index] = digest.tree_hash_raw
-                shas[index] = binascii.unhexlify(digest.sha256)
-                checksum = b64(shas[index])
-                size, remote_checksum, etag = existing.get(number, (None, None, None))
-                if size == length and remote_checksum == checksum and etag:
-                    kept.append(number)  # list.append is atomic: no lock needed
-                else:
-                    etag = self._upload_part(upload_id, number, offset, digest, checksum, stop, slotted[index].set)
-                    if etag is None:
-                        return
+        def prepare(index, stop, offset, length):
+            del stop
+            number = index + 1
+            digest = hash_range(self.path, offset, length)
+            trees[index] = digest.tree_hash_raw
+            shas[index] = binascii.unhexlify(digest.sha256)
+            checksum = b64(shas[index])
+            size, remote_checksum, etag = existing.get(number, (None, None, None))
+            if size == length and remote_checksum == checksum and etag:
+                kept.append(number)  # list.append is atomic: no lock needed
                 parts[index] = {'PartNumber': number, 'ETag': etag, 'ChecksumSHA256': checksum}
-            finally:
-                slotted[index].set()
+                return None
+            return offset, digest, checksum
 
-        run_parallel(work, ranges, 2 * self.concurrency, 's3-part')
+        def send(index, stop, prepared):
+            offset, digest, checksum = prepared
+            etag = self._upload_part(upload_id, index + 1, offset, digest, checksum, stop)
+            parts[index] = {'PartNumber': index + 1, 'ETag': etag, 'ChecksumSHA256': checksum}
+
+        # The next parts are hashed while "concurrency" parts are sent, retries included (see run_pipeline).
+        run_pipeline(prepare, send, ranges, self.concurrency, 's3-part')
         self._parts = parts
         self._part_sha256s = shas
         return tree_hash(trees).hex(), len(kept)
 
-    def _upload_part(self, upload_id, number, offset, digest, checksum, stop, has_slot=None):
+    def _upload_part(self, upload_id, number, offset, digest, checksum, stop):
         def once():
             body = digest.data if digest.data is not None else FileSlice(self.path, offset, digest.length)
             try:
@@ -372,15 +365,8 @@ class S3Transfer:
             self.stats.sent(digest.length)
             return reply['ETag']
         try:
-            # The slot is held through the part's attempts, as a vault upload's worker is: "concurrency" parts
-            # in flight at most, retries included.
-            with self._sending:
-                if has_slot is not None:
-                    has_slot()
-                if stop is not None and stop.is_set():
-                    return None  # another part failed for good while this one waited: send nothing more
-                return self.attempts.run('uploading part %d of s3://%s/%s' % (number, self.bucket, self.key), once, stop,
-                                         fatal_if=lambda e: _is_no_such_upload(e) or _not_worth_retrying(e))
+            return self.attempts.run('uploading part %d of s3://%s/%s' % (number, self.bucket, self.key), once, stop,
+                                     fatal_if=lambda e: _is_no_such_upload(e) or _not_worth_retrying(e))
         except botocore.exceptions.ClientError as e:
             if _is_no_such_upload(e):
                 raise UploadGone('upload %s of s3://%s/%s is no longer known to S3' % (upload_id, self.bucket, self.key)) from e

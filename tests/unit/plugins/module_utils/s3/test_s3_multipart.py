@@ -252,7 +252,8 @@ def test_adopt_recognises_an_object_completed_by_an_earlier_run_and_only_that(fa
 
 
 def test_parts_are_hashed_ahead_while_at_most_concurrency_parts_are_sent(fake_s3, make_file, monkeypatch):
-    """While two sends hang, the next two parts get hashed; no third request with a body starts."""
+    """While two sends hang, the next part gets hashed (half the concurrency ahead); no third request with a body
+    starts, and nothing more is hashed until a send ends."""
     path, data = make_file(6 * MIB)
     hashed, lock, release = [], threading.Lock(), threading.Event()
     in_flight = {'now': 0, 'max': 0}
@@ -281,11 +282,11 @@ def test_parts_are_hashed_ahead_while_at_most_concurrency_parts_are_sent(fake_s3
     worker.start()
     for dummy in range(1000):
         with lock:
-            if len(hashed) == 4 and in_flight['now'] == 2:
+            if len(hashed) == 3 and in_flight['now'] == 2:
                 break
         threading.Event().wait(0.01)
     with lock:
-        assert (len(hashed), in_flight['now']) == (4, 2)  # two parts sending, two more hashed and waiting
+        assert (len(hashed), in_flight['now']) == (3, 2)  # two parts sending, one more hashed and waiting
     release.set()
     worker.join(10)
     assert in_flight['max'] == 2 and len(hashed) == 6
