@@ -211,7 +211,7 @@ def run_pipeline(prepare, send, items, concurrency, name, ahead=None, preparers=
     """
     concurrency = max(1, concurrency)
     half = max(1, concurrency // 2)
-    limit = concurrency + (half if ahead is None else ahead)
+    limit = concurrency + (half if ahead is None else max(0, ahead))
     preparers = min(half, usable_cpus()) if preparers is None else max(1, preparers)
     stop = threading.Event()
     changed = threading.Condition()
@@ -243,6 +243,7 @@ def run_pipeline(prepare, send, items, concurrency, name, ahead=None, preparers=
                     else:
                         ready.append((index, prepared))
                     changed.notify_all()
+                prepared = None  # the part's bytes are the sender's now: hold no reference while preparing the next
         except BaseException as exc:  # pylint: disable=broad-exception-caught
             failed(exc)
         finally:
@@ -264,15 +265,21 @@ def run_pipeline(prepare, send, items, concurrency, name, ahead=None, preparers=
                 failed(exc)
                 return
             finally:
+                prepared = None  # free the part's bytes before a new part may be read in its place
                 with changed:
                     state['held'] -= 1
                     changed.notify_all()
 
     threads = [threading.Thread(target=preparer, name='%s-prepare-%d' % (name, n)) for n in range(preparers)]
     threads += [threading.Thread(target=sender, name='%s-send-%d' % (name, n)) for n in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
+    started = []
+    try:
+        for thread in threads:
+            thread.start()
+            started.append(thread)
+    except BaseException as exc:  # pylint: disable=broad-exception-caught
+        failed(exc)  # e.g. "can't start new thread": the threads already running must not wait forever
+    for thread in started:
         thread.join()
     if errors:
         raise errors[0]

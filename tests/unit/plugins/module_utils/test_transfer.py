@@ -5,6 +5,7 @@
 import hashlib
 import os
 import threading
+import weakref
 
 import botocore.exceptions
 import pytest
@@ -188,6 +189,23 @@ def test_run_parallel_first_error_stops_the_items_not_started():
     assert started == [0]
 
 
+def pipeline_ends(*args, **kwargs):
+    """run_pipeline(*args) in a thread: its error (or None), failing the test instead of hanging it."""
+    outcome = []
+
+    def run():
+        try:
+            run_pipeline(*args, **kwargs)
+            outcome.append(None)
+        except BaseException as exc:  # pylint: disable=broad-exception-caught
+            outcome.append(exc)
+    runner = threading.Thread(target=run)
+    runner.start()
+    runner.join(60)
+    assert not runner.is_alive(), 'run_pipeline did not return'
+    return outcome[0]
+
+
 def test_run_pipeline_prepares_every_item_and_sends_what_it_returns():
     sent = {}
     lock = threading.Lock()
@@ -241,8 +259,8 @@ def test_run_pipeline_send_error_stops_the_rest_and_is_raised():
         if value == 0:
             raise ValueError('part 0 broke')
         assert stop.wait(30), 'the failure never reached the other senders'
-    with pytest.raises(ValueError, match='part 0 broke'):
-        run_pipeline(prepare, send, [(i,) for i in range(50)], 2, 'test', ahead=1)
+    error = pipeline_ends(prepare, send, [(i,) for i in range(50)], 2, 'test', ahead=1)
+    assert isinstance(error, ValueError) and str(error) == 'part 0 broke'
     assert len(prepared) < 50  # the items after the failure were never prepared
 
 
@@ -256,14 +274,56 @@ def test_run_pipeline_prepare_error_releases_the_waiting_senders():
 
     def send(index, stop, value):
         sent.append(value)
-    with pytest.raises(OSError, match='read failed'):
-        run_pipeline(prepare, send, [(i,) for i in range(10)], 1, 'test', ahead=0)
+    error = pipeline_ends(prepare, send, [(i,) for i in range(10)], 1, 'test', ahead=0)
+    assert isinstance(error, OSError) and str(error) == 'read failed'
     assert sent == [0, 1, 2]  # one preparer, one sender, no lookahead: the items before the failure, in order
+
+
+@pytest.mark.parametrize('concurrency, ahead, preparers', [(4, None, None), (8, 0, 8), (8, None, 4), (2, 0, 1)])
+def test_run_pipeline_frees_each_part_before_preparing_one_beyond_the_limit(concurrency, ahead, preparers):
+    """No thread keeps a part it handed on (a preparer) or has sent (a sender): when an item is prepared, fewer
+    than ``limit`` earlier parts are still alive."""
+    class Part:
+        pass
+    limit = concurrency + (max(1, concurrency // 2) if ahead is None else ahead)
+    alive = weakref.WeakSet()
+    lock = threading.Lock()
+    peak = [0]
+
+    def prepare(index, stop, value):
+        part = Part()
+        with lock:
+            peak[0] = max(peak[0], len(alive))
+            alive.add(part)
+        return part
+    assert pipeline_ends(prepare, lambda index, stop, part: None, [(i,) for i in range(400)], concurrency, 'test',
+                         ahead=ahead, preparers=preparers) is None
+    assert peak[0] <= limit - 1
+
+
+def test_run_pipeline_thread_that_cannot_start_stops_the_others(monkeypatch):
+    started = []
+
+    class Limited(threading.Thread):
+        def start(self):
+            if self.name.startswith('test-'):
+                if len(started) == 2:
+                    raise RuntimeError("can't start new thread")
+                started.append(self.name)
+                self.daemon = True  # were one left waiting by the code under test, it must not hang pytest's exit
+            super().start()
+    monkeypatch.setattr(threading, 'Thread', Limited)
+    error = pipeline_ends(lambda index, stop, value: value, lambda index, stop, value: None, [(i,) for i in range(50)],
+                          4, 'test', preparers=2)
+    assert isinstance(error, RuntimeError) and "can't start" in str(error)
+    assert started == ['test-prepare-0', 'test-prepare-1']
+    # both preparers ran, filled the limit, and were released and joined before the error was raised
+    assert [t.name for t in threading.enumerate() if t.name.startswith('test-')] == []
 
 
 @pytest.mark.parametrize('cpus, concurrency, expected', [(1, 4, 1), (2, 4, 2), (8, 4, 2), (8, 16, 8), (3, 1, 1)])
 def test_run_pipeline_hashes_on_no_more_threads_than_cpus_or_half_the_concurrency(monkeypatch, cpus, concurrency, expected):
-    monkeypatch.setattr(transfer.os, 'sched_getaffinity', lambda pid: set(range(cpus)))
+    monkeypatch.setattr(transfer.os, 'sched_getaffinity', lambda pid: set(range(cpus)), raising=False)
     started = []
 
     class Counted(threading.Thread):

@@ -2,12 +2,18 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Part planning and the checksum hand-over of vault uploads (no network)."""
 
+import io
+import os
 import threading
+from types import SimpleNamespace
 
+import botocore.exceptions
 import pytest
+from botocore.utils import calculate_tree_hash
 
 from ansible_collections.coldvault.glacier.plugins.module_utils.glacier import multipart
 from ansible_collections.coldvault.glacier.plugins.module_utils.glacier.multipart import MAX_PARTS, install_checksum_handler, plan_part_size
+from ansible_collections.coldvault.glacier.plugins.module_utils.transfer import TransferError
 from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import MIB
 
 GIB = 1024 * MIB
@@ -83,3 +89,80 @@ def test_checksum_handler_sets_content_sha256_of_the_body_this_thread_sends():
     params = {'headers': {}, 'body': b'plain bytes'}
     handler(params=params)
     assert 'x-amz-content-sha256' not in params['headers']
+
+
+# --- parts hashed ahead of the sends -----------------------------------------------------------------------------
+
+class FakeVault:
+    """Just enough of a botocore Glacier client for upload_parts: every UploadMultipartPart goes through ``part``."""
+
+    def __init__(self, part):
+        self.meta = SimpleNamespace(events=SimpleNamespace(register_first=lambda *args, **kwargs: None))
+        self.part = part
+        self.calls = []
+
+    def upload_multipart_part(self, **kwargs):
+        self.calls.append(kwargs['range'])
+        return self.part(**kwargs)
+
+
+def part_file(tmp_path, size):
+    data = os.urandom(size)
+    path = tmp_path / 'data.bin'
+    path.write_bytes(data)
+    return str(path), data
+
+
+def test_parts_are_hashed_while_at_most_concurrency_parts_are_sent(tmp_path, monkeypatch):
+    path, data = part_file(tmp_path, 6 * MIB)
+    hashed, changed, release = [], threading.Condition(), threading.Event()
+    in_flight = {'now': 0, 'max': 0}
+    real_hash = multipart.hash_range
+
+    def counting_hash(*args):
+        digest = real_hash(*args)
+        with changed:
+            hashed.append(args[1])
+            changed.notify_all()
+        return digest
+
+    def held_part(**kwargs):
+        with changed:
+            in_flight['now'] += 1
+            in_flight['max'] = max(in_flight['max'], in_flight['now'])
+            changed.notify_all()
+        release.wait()  # set by the test, also when it fails
+        with changed:
+            in_flight['now'] -= 1
+        return {'checksum': kwargs['checksum']}
+    monkeypatch.setattr(multipart, 'hash_range', counting_hash)
+    transfer = multipart.GlacierTransfer(FakeVault(held_part), 'v', path, len(data), MIB, concurrency=2)
+    result = []
+    worker = threading.Thread(target=lambda: result.append(transfer.upload_parts('upload-1')))
+    worker.start()
+    try:
+        with changed:
+            # two parts held in their sends, the next one already hashed
+            assert changed.wait_for(lambda: len(hashed) == 3 and in_flight['now'] == 2, 60), (hashed, in_flight)
+    finally:
+        release.set()
+    worker.join(60)
+    assert not worker.is_alive() and in_flight['max'] == 2 and sorted(hashed) == [i * MIB for i in range(6)]
+    assert result[0] == (calculate_tree_hash(io.BytesIO(data)), 0)
+
+
+def test_a_vault_part_that_fails_for_good_stops_the_parts_hashed_ahead(tmp_path):
+    path, data = part_file(tmp_path, 3 * MIB)
+
+    def second_part_unavailable(**kwargs):
+        if kwargs['range'].startswith('bytes %d-' % MIB):
+            raise botocore.exceptions.ClientError(
+                {'Error': {'Code': 'ServiceUnavailableException', 'Message': 'down'}, 'ResponseMetadata': {'HTTPStatusCode': 503}},
+                'UploadMultipartPart')
+        return {'checksum': kwargs['checksum']}
+    vault = FakeVault(second_part_unavailable)
+    transfer = multipart.GlacierTransfer(vault, 'v', path, len(data), MIB, concurrency=1, sleep=lambda seconds: None)
+    with pytest.raises(TransferError, match='failed after 3 attempt'):
+        transfer.upload_parts('upload-1')
+    # the third part was hashed while the second was tried, and is not sent once the second failed for good
+    assert vault.calls == ['bytes 0-%d/*' % (MIB - 1)] + ['bytes %d-%d/*' % (MIB, 2 * MIB - 1)] * 3

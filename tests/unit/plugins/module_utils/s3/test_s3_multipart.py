@@ -255,24 +255,27 @@ def test_parts_are_hashed_ahead_while_at_most_concurrency_parts_are_sent(fake_s3
     """While two sends hang, the next part gets hashed (half the concurrency ahead); no third request with a body
     starts, and nothing more is hashed until a send ends."""
     path, data = make_file(6 * MIB)
-    hashed, lock, release = [], threading.Lock(), threading.Event()
+    hashed, changed, release = [], threading.Condition(), threading.Event()
     in_flight = {'now': 0, 'max': 0}
     real_hash, real_upload_part = multipart.hash_range, fake_s3.upload_part
 
     def counting_hash(*args):
-        with lock:
+        digest = real_hash(*args)
+        with changed:
             hashed.append(args[1])
-        return real_hash(*args)
+            changed.notify_all()
+        return digest
 
     def slow_upload_part(**kwargs):
-        with lock:
+        with changed:
             in_flight['now'] += 1
             in_flight['max'] = max(in_flight['max'], in_flight['now'])
-        release.wait(10)
+            changed.notify_all()
+        release.wait()  # set by the test, also when it fails
         try:
             return real_upload_part(**kwargs)
         finally:
-            with lock:
+            with changed:
                 in_flight['now'] -= 1
     monkeypatch.setattr(multipart, 'hash_range', counting_hash)
     fake_s3.upload_part = slow_upload_part
@@ -280,15 +283,14 @@ def test_parts_are_hashed_ahead_while_at_most_concurrency_parts_are_sent(fake_s3
     upload_id = t.initiate('d')
     worker = threading.Thread(target=lambda: t.upload_parts(upload_id))
     worker.start()
-    for dummy in range(1000):
-        with lock:
-            if len(hashed) == 3 and in_flight['now'] == 2:
-                break
-        threading.Event().wait(0.01)
-    with lock:
-        assert (len(hashed), in_flight['now']) == (3, 2)  # two parts sending, one more hashed and waiting
-    release.set()
-    worker.join(10)
+    try:
+        with changed:
+            # two parts sending, one more hashed and waiting: the senders are held, so this state lasts
+            assert changed.wait_for(lambda: len(hashed) == 3 and in_flight['now'] == 2, 60), (hashed, in_flight)
+    finally:
+        release.set()
+    worker.join(60)
+    assert not worker.is_alive()
     assert in_flight['max'] == 2 and len(hashed) == 6
     tree, dummy = t.upload_parts(upload_id, t.list_parts(upload_id))  # every part now kept
     assert t.complete(upload_id, tree)['tree_hash'] == botocore_tree_hash(data)
