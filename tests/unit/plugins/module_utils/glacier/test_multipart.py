@@ -14,6 +14,7 @@ from botocore.utils import calculate_tree_hash
 from ansible_collections.coldvault.glacier.plugins.module_utils.glacier import multipart
 from ansible_collections.coldvault.glacier.plugins.module_utils.glacier.multipart import MAX_PARTS, install_checksum_handler, plan_part_size
 from ansible_collections.coldvault.glacier.plugins.module_utils.transfer import TransferError
+from ansible_collections.coldvault.glacier.tests.unit.plugins.module_utils.pipeline_probe import HeldSends
 from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import MIB
 
 GIB = 1024 * MIB
@@ -115,40 +116,14 @@ def part_file(tmp_path, size):
 
 def test_parts_are_hashed_while_at_most_concurrency_parts_are_sent(tmp_path, monkeypatch):
     path, data = part_file(tmp_path, 6 * MIB)
-    hashed, changed, release = [], threading.Condition(), threading.Event()
-    in_flight = {'now': 0, 'max': 0}
-    real_hash = multipart.hash_range
-
-    def counting_hash(*args):
-        digest = real_hash(*args)
-        with changed:
-            hashed.append(args[1])
-            changed.notify_all()
-        return digest
-
-    def held_part(**kwargs):
-        with changed:
-            in_flight['now'] += 1
-            in_flight['max'] = max(in_flight['max'], in_flight['now'])
-            changed.notify_all()
-        release.wait()  # set by the test, also when it fails
-        with changed:
-            in_flight['now'] -= 1
-        return {'checksum': kwargs['checksum']}
-    monkeypatch.setattr(multipart, 'hash_range', counting_hash)
-    transfer = multipart.GlacierTransfer(FakeVault(held_part), 'v', path, len(data), MIB, concurrency=2)
-    result = []
-    worker = threading.Thread(target=lambda: result.append(transfer.upload_parts('upload-1')))
-    worker.start()
-    try:
-        with changed:
-            # two parts held in their sends, the next one already hashed
-            assert changed.wait_for(lambda: len(hashed) == 3 and in_flight['now'] == 2, 60), (hashed, in_flight)
-    finally:
-        release.set()
-    worker.join(60)
-    assert not worker.is_alive() and in_flight['max'] == 2 and sorted(hashed) == [i * MIB for i in range(6)]
-    assert result[0] == (calculate_tree_hash(io.BytesIO(data)), 0)
+    probe = HeldSends()
+    monkeypatch.setattr(multipart, 'hash_range', probe.counting(multipart.hash_range))
+    vault = FakeVault(probe.held(lambda **kwargs: {'checksum': kwargs['checksum']}))
+    transfer = multipart.GlacierTransfer(vault, 'v', path, len(data), MIB, concurrency=2)
+    # two parts held in their sends, the next one already hashed
+    result = probe.run_until(lambda: transfer.upload_parts('upload-1'), hashed=3, sending=2)
+    assert probe.most_sending == 2 and sorted(probe.hashed) == [i * MIB for i in range(6)]
+    assert result == (calculate_tree_hash(io.BytesIO(data)), 0)
 
 
 def test_a_vault_part_that_fails_for_good_stops_the_parts_hashed_ahead(tmp_path):

@@ -5,7 +5,6 @@
 import base64
 import hashlib
 import io
-import threading
 
 import botocore.exceptions
 import pytest
@@ -16,6 +15,7 @@ from ansible_collections.coldvault.glacier.plugins.module_utils.s3.multipart imp
     MAX_PARTS, KeyTaken, S3Transfer, UploadGone, composite_checksum, invalid_key, key_base, object_key, plan_part_size)
 from ansible_collections.coldvault.glacier.plugins.module_utils.transfer import TransferError
 from ansible_collections.coldvault.glacier.plugins.module_utils.tree_hash import MIB, TreeHashError, hash_part
+from ansible_collections.coldvault.glacier.tests.unit.plugins.module_utils.pipeline_probe import HeldSends
 
 GIB = 1024 * MIB
 KEY = 'host/db/20261126T042057Z-0badcafe'
@@ -255,43 +255,13 @@ def test_parts_are_hashed_ahead_while_at_most_concurrency_parts_are_sent(fake_s3
     """While two sends hang, the next part gets hashed (half the concurrency ahead); no third request with a body
     starts, and nothing more is hashed until a send ends."""
     path, data = make_file(6 * MIB)
-    hashed, changed, release = [], threading.Condition(), threading.Event()
-    in_flight = {'now': 0, 'max': 0}
-    real_hash, real_upload_part = multipart.hash_range, fake_s3.upload_part
-
-    def counting_hash(*args):
-        digest = real_hash(*args)
-        with changed:
-            hashed.append(args[1])
-            changed.notify_all()
-        return digest
-
-    def slow_upload_part(**kwargs):
-        with changed:
-            in_flight['now'] += 1
-            in_flight['max'] = max(in_flight['max'], in_flight['now'])
-            changed.notify_all()
-        release.wait()  # set by the test, also when it fails
-        try:
-            return real_upload_part(**kwargs)
-        finally:
-            with changed:
-                in_flight['now'] -= 1
-    monkeypatch.setattr(multipart, 'hash_range', counting_hash)
-    fake_s3.upload_part = slow_upload_part
+    probe = HeldSends()
+    monkeypatch.setattr(multipart, 'hash_range', probe.counting(multipart.hash_range))
+    fake_s3.upload_part = probe.held(fake_s3.upload_part)
     t = transfer(fake_s3, path, len(data), concurrency=2)
     upload_id = t.initiate('d')
-    worker = threading.Thread(target=lambda: t.upload_parts(upload_id))
-    worker.start()
-    try:
-        with changed:
-            # two parts sending, one more hashed and waiting: the senders are held, so this state lasts
-            assert changed.wait_for(lambda: len(hashed) == 3 and in_flight['now'] == 2, 60), (hashed, in_flight)
-    finally:
-        release.set()
-    worker.join(60)
-    assert not worker.is_alive()
-    assert in_flight['max'] == 2 and len(hashed) == 6
+    probe.run_until(lambda: t.upload_parts(upload_id), hashed=3, sending=2)  # two parts sending, one more hashed
+    assert probe.most_sending == 2 and len(probe.hashed) == 6
     tree, dummy = t.upload_parts(upload_id, t.list_parts(upload_id))  # every part now kept
     assert t.complete(upload_id, tree)['tree_hash'] == botocore_tree_hash(data)
 
