@@ -78,13 +78,6 @@ def migrate(endpoint, args, facts, env):
     return adhoc_result(proc.stdout), wall, process
 
 
-def cpu_seconds(pid):
-    """User + system CPU time of process ``pid`` so far (Linux /proc)."""
-    with open('/proc/%d/stat' % pid, encoding='ascii') as fh:
-        fields = fh.read().rsplit(')', 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
-
-
 def shaping(endpoint):
     """What the endpoint's shaping made requests wait, in seconds: {"latency_seconds", "bandwidth_seconds"}."""
     import urllib.request  # pylint: disable=import-outside-toplevel
@@ -141,10 +134,10 @@ def main():
     with Endpoint(args.workdir, data_dir, args.endpoint_cpu) as endpoint:
         archive_id, tree = prepare(endpoint, path, facts)
         endpoint.network(args.latency_ms, args.bandwidth)
-        slept_before, endpoint_cpu = shaping(endpoint), cpu_seconds(endpoint.proc.pid)
+        slept_before, endpoint_cpu = shaping(endpoint), endpoint.cpu_seconds()
         load = os.getloadavg()[0]
         result, wall, process = migrate(endpoint, args, facts, env)
-        endpoint_cpu = cpu_seconds(endpoint.proc.pid) - endpoint_cpu
+        endpoint_cpu = endpoint.cpu_seconds() - endpoint_cpu
         slept = {k: v - slept_before[k] for k, v in shaping(endpoint).items()}
         endpoint.network(0, 0)
         archive = result['archives'][0]
